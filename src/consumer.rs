@@ -1,0 +1,1 @@
+//! Reads orders from Kafka.

@@ -1,0 +1,418 @@
+//! The order schema: parse, validate, serialize. Pure: no I/O, no Kafka.
+//!
+//! An order is a JSON object with exactly four fields, `order_id` (a hyphenated UUID), `user` and
+//! `item` (non-empty after trimming, at most 256 characters) and `quantity` (an integer from 1 to
+//! 1,000,000). Producer and consumer both go through [`Order::parse`], so what one accepts the
+//! other accepts too.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// Longest `user` or `item`, in characters, after trimming.
+pub const MAX_TEXT_CHARS: usize = 256;
+/// Largest `quantity`.
+pub const MAX_QUANTITY: u64 = 1_000_000;
+/// Largest payload that can hold a valid order (four bounded fields plus escapes); anything
+/// bigger is refused before it is parsed.
+pub const MAX_ORDER_BYTES: usize = 16 * 1024;
+
+const FIELDS: [&str; 4] = ["order_id", "user", "item", "quantity"];
+
+/// A valid order. Fields are only ever set through [`Order::new`] or [`Order::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Order {
+    order_id: String,
+    user: String,
+    item: String,
+    quantity: u64,
+}
+
+/// Why a payload is not an order. The `Display` text names the field and the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    /// Zero bytes (or a null value).
+    Empty,
+    /// Bigger than any valid order.
+    TooLarge { bytes: usize },
+    /// Not valid UTF-8; `at` is the offset of the first bad byte.
+    NotUtf8 { at: usize },
+    /// Starts with a UTF-8 byte order mark, which JSON forbids.
+    ByteOrderMark,
+    /// Not JSON at all (serde_json's message says where).
+    NotJson(String),
+    /// JSON, but not an object.
+    NotObject { found: &'static str },
+    MissingField(&'static str),
+    UnknownField(String),
+    /// A field has the wrong type or breaks its rule.
+    Field { field: &'static str, rule: String },
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Invalid::Empty => write!(f, "empty payload"),
+            Invalid::TooLarge { bytes } => write!(
+                f,
+                "payload of {bytes} bytes is larger than any valid order (at most {MAX_ORDER_BYTES})"
+            ),
+            Invalid::NotUtf8 { at } => write!(f, "not UTF-8: invalid byte at offset {at}"),
+            Invalid::ByteOrderMark => write!(f, "starts with a byte order mark (U+FEFF)"),
+            Invalid::NotJson(why) => write!(f, "not JSON: {why}"),
+            Invalid::NotObject { found } => write!(f, "expected a JSON object, found {found}"),
+            Invalid::MissingField(name) => write!(f, "missing field `{name}`"),
+            Invalid::UnknownField(name) => write!(f, "unknown field `{name}`"),
+            Invalid::Field { field, rule } => write!(f, "field `{field}` {rule}"),
+        }
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+impl Order {
+    /// Builds an order from parts, trimming and checking them like [`Order::parse`] does.
+    pub fn new(order_id: Uuid, user: &str, item: &str, quantity: u64) -> Result<Order, Invalid> {
+        Ok(Order {
+            order_id: order_id.hyphenated().to_string(),
+            user: text("user", user)?,
+            item: text("item", item)?,
+            quantity: quantity_in_range(quantity)?,
+        })
+    }
+
+    /// Parses and validates one payload, as it comes off the wire or a line of input.
+    pub fn parse(payload: &[u8]) -> Result<Order, Invalid> {
+        if payload.is_empty() {
+            return Err(Invalid::Empty);
+        }
+        if payload.len() > MAX_ORDER_BYTES {
+            return Err(Invalid::TooLarge {
+                bytes: payload.len(),
+            });
+        }
+        let text = std::str::from_utf8(payload).map_err(|e| Invalid::NotUtf8 {
+            at: e.valid_up_to(),
+        })?;
+        if text.starts_with('\u{feff}') {
+            return Err(Invalid::ByteOrderMark);
+        }
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| Invalid::NotJson(e.to_string()))?;
+        let object = match value {
+            Value::Object(object) => object,
+            Value::Null => return Err(Invalid::Empty),
+            other => {
+                return Err(Invalid::NotObject {
+                    found: type_name(&other),
+                })
+            }
+        };
+        Order::from_object(object)
+    }
+
+    fn from_object(mut object: Map<String, Value>) -> Result<Order, Invalid> {
+        if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            return Err(Invalid::UnknownField(unknown.clone()));
+        }
+        let mut take = |name: &'static str| object.remove(name).ok_or(Invalid::MissingField(name));
+        let order_id = take("order_id")?;
+        let user = take("user")?;
+        let item = take("item")?;
+        let quantity = take("quantity")?;
+
+        let order_id = match order_id {
+            Value::String(s) => uuid(&s)?,
+            other => return Err(wrong_type("order_id", "a UUID string", &other)),
+        };
+        let user = match user {
+            Value::String(s) => text("user", &s)?,
+            other => return Err(wrong_type("user", "a string", &other)),
+        };
+        let item = match item {
+            Value::String(s) => text("item", &s)?,
+            other => return Err(wrong_type("item", "a string", &other)),
+        };
+        let quantity = match &quantity {
+            Value::Number(n) => match n.as_u64() {
+                Some(q) => quantity_in_range(q)?,
+                None => {
+                    return Err(Invalid::Field {
+                        field: "quantity",
+                        rule: format!("must be an integer from 1 to {MAX_QUANTITY}, got {n}"),
+                    })
+                }
+            },
+            other => return Err(wrong_type("quantity", "an integer", other)),
+        };
+        Ok(Order {
+            order_id,
+            user,
+            item,
+            quantity,
+        })
+    }
+
+    pub fn order_id(&self) -> &str {
+        &self.order_id
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn item(&self) -> &str {
+        &self.item
+    }
+
+    pub fn quantity(&self) -> u64 {
+        self.quantity
+    }
+
+    /// Compact UTF-8 JSON with the four fields in schema order.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("an order always serializes")
+    }
+}
+
+fn uuid(s: &str) -> Result<String, Invalid> {
+    // Only the canonical hyphenated form: other spellings would give one order several keys.
+    match Uuid::try_parse(s) {
+        Ok(id) if s.len() == 36 => Ok(id.hyphenated().to_string()),
+        _ => Err(Invalid::Field {
+            field: "order_id",
+            rule: format!("must be a hyphenated UUID, got {}", quoted(s)),
+        }),
+    }
+}
+
+fn text(field: &'static str, s: &str) -> Result<String, Invalid> {
+    let trimmed = s.trim();
+    let chars = trimmed.chars().count();
+    if chars == 0 {
+        return Err(Invalid::Field {
+            field,
+            rule: "must not be empty".into(),
+        });
+    }
+    if chars > MAX_TEXT_CHARS {
+        return Err(Invalid::Field {
+            field,
+            rule: format!("must be at most {MAX_TEXT_CHARS} characters, got {chars}"),
+        });
+    }
+    Ok(trimmed.to_string())
+}
+
+fn quantity_in_range(q: u64) -> Result<u64, Invalid> {
+    if (1..=MAX_QUANTITY).contains(&q) {
+        Ok(q)
+    } else {
+        Err(Invalid::Field {
+            field: "quantity",
+            rule: format!("must be an integer from 1 to {MAX_QUANTITY}, got {q}"),
+        })
+    }
+}
+
+fn wrong_type(field: &'static str, expected: &str, found: &Value) -> Invalid {
+    Invalid::Field {
+        field,
+        rule: format!("must be {expected}, found {}", type_name(found)),
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A value quoted for an error message, cut short so one bad field cannot flood the log.
+fn quoted(s: &str) -> String {
+    const SHOWN: usize = 40;
+    if s.chars().count() <= SHOWN {
+        format!("{s:?}")
+    } else {
+        let head: String = s.chars().take(SHOWN).collect();
+        format!("{head:?}...")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "9f1c2a7e-5d1b-4c39-8a56-0b8e2f1e3c4d";
+
+    /// Parses `input` and compares the outcome, as serialized JSON or error text, to `expected`.
+    fn check(input: &[u8], expected: &str) {
+        let actual = match Order::parse(input) {
+            Ok(order) => order.to_json(),
+            Err(e) => format!("error: {e}"),
+        };
+        assert_eq!(actual, expected, "input: {:?}", String::from_utf8_lossy(input));
+    }
+
+    fn order(fields: &str) -> Vec<u8> {
+        format!("{{{fields}}}").into_bytes()
+    }
+
+    #[test]
+    fn valid_orders_serialize_compact_in_schema_order() {
+        let expected = format!(r#"{{"order_id":"{ID}","user":"alice","item":"book","quantity":2}}"#);
+        check(
+            &order(&format!(r#""quantity":2,"item":"book","user":"alice","order_id":"{ID}""#)),
+            &expected,
+        );
+        check(
+            &order(&format!(
+                r#" "order_id" : "{ID}", "user":"  alice ", "item":"book", "quantity":2 "#
+            )),
+            &expected,
+        );
+        check(
+            &order(&format!(
+                r#""order_id":"{}","user":"alice","item":"book","quantity":2"#,
+                ID.to_uppercase()
+            )),
+            &expected,
+        );
+        check(
+            &order(&format!(
+                r#""order_id":"{ID}","user":"Zoë ☕","item":"b\"k","quantity":1000000"#
+            )),
+            &format!(r#"{{"order_id":"{ID}","user":"Zoë ☕","item":"b\"k","quantity":1000000}}"#),
+        );
+    }
+
+    #[test]
+    fn payloads_that_are_not_objects() {
+        check(b"", "error: empty payload");
+        check(b"null", "error: empty payload");
+        check(b"[1,2]", "error: expected a JSON object, found an array");
+        check(b"\"order\"", "error: expected a JSON object, found a string");
+        check(b"42", "error: expected a JSON object, found a number");
+        check(
+            b"{\"order_id\":",
+            "error: not JSON: EOF while parsing a value at line 1 column 12",
+        );
+        check(
+            b"not json",
+            "error: not JSON: expected ident at line 1 column 2",
+        );
+        check(b"{\"user\":\"a\xff\"}", "error: not UTF-8: invalid byte at offset 10");
+        check(
+            "\u{feff}{}".as_bytes(),
+            "error: starts with a byte order mark (U+FEFF)",
+        );
+        check(
+            &vec![b' '; MAX_ORDER_BYTES + 1],
+            "error: payload of 16385 bytes is larger than any valid order (at most 16384)",
+        );
+    }
+
+    #[test]
+    fn missing_and_unknown_fields() {
+        check(
+            &order(r#""user":"a","item":"b","quantity":1"#),
+            "error: missing field `order_id`",
+        );
+        check(
+            &order(&format!(r#""order_id":"{ID}","user":"a","item":"b""#)),
+            "error: missing field `quantity`",
+        );
+        check(
+            &order(&format!(
+                r#""order_id":"{ID}","user":"a","item":"b","quantity":1,"price":3"#
+            )),
+            "error: unknown field `price`",
+        );
+    }
+
+    #[test]
+    fn field_rules() {
+        let with = |user: &str, item: &str, quantity: &str| {
+            order(&format!(
+                r#""order_id":"{ID}","user":{user},"item":{item},"quantity":{quantity}"#
+            ))
+        };
+        check(&with(r#""""#, r#""b""#, "1"), "error: field `user` must not be empty");
+        check(&with(r#""a""#, r#""   ""#, "1"), "error: field `item` must not be empty");
+        check(&with("7", r#""b""#, "1"), "error: field `user` must be a string, found a number");
+        check(
+            &with(r#""a""#, r#"{"name":"b"}"#, "1"),
+            "error: field `item` must be a string, found an object",
+        );
+        let long = format!("\"{}\"", "x".repeat(257));
+        check(
+            &with(&long, r#""b""#, "1"),
+            "error: field `user` must be at most 256 characters, got 257",
+        );
+        let rule = "error: field `quantity` must be an integer from 1 to 1000000, got";
+        check(&with(r#""a""#, r#""b""#, "0"), &format!("{rule} 0"));
+        check(&with(r#""a""#, r#""b""#, "-3"), &format!("{rule} -3"));
+        check(&with(r#""a""#, r#""b""#, "2.5"), &format!("{rule} 2.5"));
+        check(&with(r#""a""#, r#""b""#, "1000001"), &format!("{rule} 1000001"));
+        check(&with(r#""a""#, r#""b""#, "1e30"), &format!("{rule} 1e30"));
+        check(
+            &with(r#""a""#, r#""b""#, r#""3""#),
+            "error: field `quantity` must be an integer, found a string",
+        );
+        check(
+            &with(r#""a""#, r#""b""#, "null"),
+            "error: field `quantity` must be an integer, found null",
+        );
+    }
+
+    #[test]
+    fn order_id_must_be_a_hyphenated_uuid() {
+        let with_id = |id: &str| {
+            order(&format!(
+                r#""order_id":{id},"user":"a","item":"b","quantity":1"#
+            ))
+        };
+        check(
+            &with_id(r#""order-1""#),
+            r#"error: field `order_id` must be a hyphenated UUID, got "order-1""#,
+        );
+        check(
+            &with_id(r#""9f1c2a7e5d1b4c398a560b8e2f1e3c4d""#),
+            r#"error: field `order_id` must be a hyphenated UUID, got "9f1c2a7e5d1b4c398a560b8e2f1e3c4d""#,
+        );
+        check(
+            &with_id("12"),
+            "error: field `order_id` must be a UUID string, found a number",
+        );
+    }
+
+    #[test]
+    fn new_applies_the_same_rules() {
+        let id = Uuid::parse_str(ID).unwrap();
+        assert_eq!(
+            Order::new(id, " bob ", "pen", 3).unwrap().to_json(),
+            format!(r#"{{"order_id":"{ID}","user":"bob","item":"pen","quantity":3}}"#)
+        );
+        assert_eq!(
+            Order::new(id, "bob", "pen", 0).unwrap_err().to_string(),
+            "field `quantity` must be an integer from 1 to 1000000, got 0"
+        );
+        assert_eq!(
+            Order::new(id, "", "pen", 1).unwrap_err().to_string(),
+            "field `user` must not be empty"
+        );
+    }
+
+    #[test]
+    fn serialized_orders_parse_back_to_themselves() {
+        let original = Order::new(Uuid::new_v4(), "carol", "lamp \u{1F4A1}", 99).unwrap();
+        assert_eq!(Order::parse(original.to_json().as_bytes()), Ok(original));
+    }
+}
