@@ -351,8 +351,12 @@ mod tests {
     #[test]
     fn connection_failures_retry_and_refusals_do_not() {
         assert!(is_retryable(&KafkaError::NoHostReachable));
-        assert!(is_retryable(&KafkaError::Kafka(KafkaCode::LeaderNotAvailable)));
-        assert!(!is_retryable(&KafkaError::Kafka(KafkaCode::MessageSizeTooLarge)));
+        assert!(is_retryable(&KafkaError::Kafka(
+            KafkaCode::LeaderNotAvailable
+        )));
+        assert!(!is_retryable(&KafkaError::Kafka(
+            KafkaCode::MessageSizeTooLarge
+        )));
         assert!(!is_retryable(&KafkaError::Kafka(KafkaCode::InvalidTopic)));
     }
 }

@@ -175,13 +175,15 @@ pub fn producer(
     }
     let one_order_flags = user.is_some() || item.is_some() || quantity.is_some();
     let input = match (count, stdin) {
-        (Some(_), true) => return Err(Error::Usage("--count and --stdin exclude each other".into())),
-        _ if one_order_flags && (count.is_some() || stdin) => {
+        (Some(_), true) => {
             return Err(Error::Usage(
-                "--user/--item/--quantity describe one order; they do not go with --count or --stdin"
-                    .into(),
+                "--count and --stdin exclude each other".into(),
             ))
         }
+        _ if one_order_flags && (count.is_some() || stdin) => return Err(Error::Usage(
+            "--user/--item/--quantity describe one order; they do not go with --count or --stdin"
+                .into(),
+        )),
         (Some(n), false) => Input::Count(n),
         (None, true) => Input::Stdin,
         (None, false) => Input::One {
@@ -226,7 +228,10 @@ pub fn consumer(
         &env_or(&env, "KAFKA_FETCH_WAIT_MS", "500"),
         "KAFKA_FETCH_WAIT_MS",
     )?);
-    let mut fetch_min_bytes = number(&env_or(&env, "KAFKA_FETCH_MIN_BYTES", "1"), "fetch min bytes")?;
+    let mut fetch_min_bytes = number(
+        &env_or(&env, "KAFKA_FETCH_MIN_BYTES", "1"),
+        "fetch min bytes",
+    )?;
     let mut fetch_max_bytes = number(
         &env_or(&env, "KAFKA_FETCH_MAX_BYTES", "1048576"),
         "fetch max bytes",
@@ -256,8 +261,12 @@ pub fn consumer(
             Long("fetch-wait-ms") => {
                 fetch_wait = Duration::from_millis(number(&text(&mut parser)?, "--fetch-wait-ms")?)
             }
-            Long("fetch-min-bytes") => fetch_min_bytes = number(&text(&mut parser)?, "--fetch-min-bytes")?,
-            Long("fetch-max-bytes") => fetch_max_bytes = number(&text(&mut parser)?, "--fetch-max-bytes")?,
+            Long("fetch-min-bytes") => {
+                fetch_min_bytes = number(&text(&mut parser)?, "--fetch-min-bytes")?
+            }
+            Long("fetch-max-bytes") => {
+                fetch_max_bytes = number(&text(&mut parser)?, "--fetch-max-bytes")?
+            }
             Long("dlq-topic") => dlq_topic = Some(text(&mut parser)?),
             Long("no-dlq") => no_dlq = true,
             other => {
@@ -270,7 +279,9 @@ pub fn consumer(
         }
     }
     if fetch_max_bytes < 1024 {
-        return Err(Error::Usage("--fetch-max-bytes must be at least 1024".into()));
+        return Err(Error::Usage(
+            "--fetch-max-bytes must be at least 1024".into(),
+        ));
     }
     if group.is_empty() {
         return Err(Error::Usage("--group must not be empty".into()));
@@ -321,7 +332,8 @@ fn connection_flag(
         "b" | "brokers" => connection.brokers = broker_list(&text(parser)?)?,
         "retries" => connection.attempts = attempts(&text(parser)?)?,
         "retry-backoff-ms" => {
-            connection.backoff = Duration::from_millis(number(&text(parser)?, "--retry-backoff-ms")?)
+            connection.backoff =
+                Duration::from_millis(number(&text(parser)?, "--retry-backoff-ms")?)
         }
         "request-timeout" => {
             connection.request_timeout = seconds(&text(parser)?, "--request-timeout")?
@@ -377,7 +389,9 @@ fn number<T: std::str::FromStr>(value: &str, what: &str) -> Result<T, Error> {
 fn seconds(value: &str, what: &str) -> Result<Duration, Error> {
     let s: f64 = number(value, what)?;
     if !(s >= 0.0 && s.is_finite() && s < 1e9) {
-        return Err(Error::Usage(format!("{what}: {value:?} is not a number of seconds")));
+        return Err(Error::Usage(format!(
+            "{what}: {value:?} is not a number of seconds"
+        )));
     }
     Ok(Duration::from_secs_f64(s))
 }
@@ -397,7 +411,9 @@ fn broker_list(value: &str) -> Result<Vec<String>, Error> {
         .map(String::from)
         .collect();
     if brokers.is_empty() {
-        return Err(Error::Usage("--brokers needs at least one host:port".into()));
+        return Err(Error::Usage(
+            "--brokers needs at least one host:port".into(),
+        ));
     }
     for b in &brokers {
         let port_ok = b
@@ -415,7 +431,9 @@ fn parse_acks(value: &str) -> Result<Acks, Error> {
         "0" => Ok(Acks::None),
         "1" => Ok(Acks::Leader),
         "all" | "-1" => Ok(Acks::All),
-        _ => Err(Error::Usage(format!("--acks: {value:?} is not 0, 1 or all"))),
+        _ => Err(Error::Usage(format!(
+            "--acks: {value:?} is not 0, 1 or all"
+        ))),
     }
 }
 
@@ -434,7 +452,9 @@ fn parse_format(value: &str) -> Result<Format, Error> {
     match value {
         "human" => Ok(Format::Human),
         "json" => Ok(Format::Json),
-        _ => Err(Error::Usage(format!("--format: {value:?} is not human or json"))),
+        _ => Err(Error::Usage(format!(
+            "--format: {value:?} is not human or json"
+        ))),
     }
 }
 
@@ -511,17 +531,35 @@ mod tests {
 
         let c = producer_ok("--acks 0 --compression snappy --batch-size 7 --rate 2.5 --retries 3");
         assert_eq!(
-            (c.acks, c.compression, c.batch_size, c.rate, c.connection.attempts),
+            (
+                c.acks,
+                c.compression,
+                c.batch_size,
+                c.rate,
+                c.connection.attempts
+            ),
             (Acks::None, Codec::Snappy, 7, Some(2.5), 3)
         );
     }
 
     #[test]
     fn producer_usage_errors_say_what_is_wrong() {
-        assert_eq!(producer_err("--acks 2"), r#"--acks: "2" is not 0, 1 or all"#);
-        assert_eq!(producer_err("--count 3 --stdin"), "--count and --stdin exclude each other");
-        assert_eq!(producer_err("--count x"), r#"--count: "x" is not a valid number"#);
-        assert_eq!(producer_err("-b localhost"), r#"broker "localhost" is not host:port"#);
+        assert_eq!(
+            producer_err("--acks 2"),
+            r#"--acks: "2" is not 0, 1 or all"#
+        );
+        assert_eq!(
+            producer_err("--count 3 --stdin"),
+            "--count and --stdin exclude each other"
+        );
+        assert_eq!(
+            producer_err("--count x"),
+            r#"--count: "x" is not a valid number"#
+        );
+        assert_eq!(
+            producer_err("-b localhost"),
+            r#"broker "localhost" is not host:port"#
+        );
         assert_eq!(producer_err("--bogus"), "invalid option '--bogus'");
         assert_eq!(producer_err("--retries 0"), "--retries must be at least 1");
         assert!(producer_err("--user bob --count 2").contains("one order"));
@@ -529,7 +567,10 @@ mod tests {
 
     #[test]
     fn help_and_version_win() {
-        assert_eq!(producer(args("--count 3 --help"), no_env).unwrap(), Command::Help);
+        assert_eq!(
+            producer(args("--count 3 --help"), no_env).unwrap(),
+            Command::Help
+        );
         assert_eq!(consumer(args("-V"), no_env).unwrap(), Command::Version);
     }
 

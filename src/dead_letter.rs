@@ -104,7 +104,14 @@ mod tests {
 
     #[test]
     fn utf8_payload_is_kept_as_text() {
-        let e = Envelope::new("orders", 2, 17, b"k1", b"{\"a\":1}", "unknown field `a`".into());
+        let e = Envelope::new(
+            "orders",
+            2,
+            17,
+            b"k1",
+            b"{\"a\":1}",
+            "unknown field `a`".into(),
+        );
         assert_eq!(
             e.to_json(),
             r#"{"source_topic":"orders","partition":2,"offset":17,"key":"k1","key_encoding":"text","reason":"unknown field `a`","payload":"{\"a\":1}","payload_encoding":"text"}"#
@@ -113,7 +120,14 @@ mod tests {
 
     #[test]
     fn binary_payload_and_key_are_base64_and_missing_key_is_null() {
-        let e = Envelope::new("orders", 0, 5, &[0xc3, 0x28], &[0xff, 0x00], "not UTF-8".into());
+        let e = Envelope::new(
+            "orders",
+            0,
+            5,
+            &[0xc3, 0x28],
+            &[0xff, 0x00],
+            "not UTF-8".into(),
+        );
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
         assert_eq!(v["key"], "wyg=");
         assert_eq!(v["key_encoding"], "base64");

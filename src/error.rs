@@ -24,13 +24,24 @@ pub enum Error {
     /// A line of input is not an order (with `--strict`).
     InvalidInput { line: u64, reason: String },
     /// No broker in the list answered, after every retry.
-    Unreachable { brokers: String, attempts: u32, cause: String },
+    Unreachable {
+        brokers: String,
+        attempts: u32,
+        cause: String,
+    },
     /// The topic does not exist, or has no leader, after every retry.
-    TopicUnavailable { topic: String, brokers: String, attempts: u32 },
+    TopicUnavailable {
+        topic: String,
+        brokers: String,
+        attempts: u32,
+    },
     /// The broker answered a request with an error that retrying does not fix, or retries ran out.
     Broker { what: String, cause: String },
     /// Reading input or writing output failed.
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
 }
 
 impl fmt::Display for Error {

@@ -36,19 +36,28 @@ pub enum Invalid {
     /// Zero bytes (or a null value).
     Empty,
     /// Bigger than any valid order.
-    TooLarge { bytes: usize },
+    TooLarge {
+        bytes: usize,
+    },
     /// Not valid UTF-8; `at` is the offset of the first bad byte.
-    NotUtf8 { at: usize },
+    NotUtf8 {
+        at: usize,
+    },
     /// Starts with a UTF-8 byte order mark, which JSON forbids.
     ByteOrderMark,
     /// Not JSON at all (serde_json's message says where).
     NotJson(String),
     /// JSON, but not an object.
-    NotObject { found: &'static str },
+    NotObject {
+        found: &'static str,
+    },
     MissingField(&'static str),
     UnknownField(String),
     /// A field has the wrong type or breaks its rule.
-    Field { field: &'static str, rule: String },
+    Field {
+        field: &'static str,
+        rule: String,
+    },
 }
 
 impl fmt::Display for Invalid {
@@ -258,7 +267,12 @@ mod tests {
             Ok(order) => order.to_json(),
             Err(e) => format!("error: {e}"),
         };
-        assert_eq!(actual, expected, "input: {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            actual,
+            expected,
+            "input: {:?}",
+            String::from_utf8_lossy(input)
+        );
     }
 
     fn order(fields: &str) -> Vec<u8> {
@@ -267,9 +281,12 @@ mod tests {
 
     #[test]
     fn valid_orders_serialize_compact_in_schema_order() {
-        let expected = format!(r#"{{"order_id":"{ID}","user":"alice","item":"book","quantity":2}}"#);
+        let expected =
+            format!(r#"{{"order_id":"{ID}","user":"alice","item":"book","quantity":2}}"#);
         check(
-            &order(&format!(r#""quantity":2,"item":"book","user":"alice","order_id":"{ID}""#)),
+            &order(&format!(
+                r#""quantity":2,"item":"book","user":"alice","order_id":"{ID}""#
+            )),
             &expected,
         );
         check(
@@ -298,7 +315,10 @@ mod tests {
         check(b"", "error: empty payload");
         check(b"null", "error: empty payload");
         check(b"[1,2]", "error: expected a JSON object, found an array");
-        check(b"\"order\"", "error: expected a JSON object, found a string");
+        check(
+            b"\"order\"",
+            "error: expected a JSON object, found a string",
+        );
         check(b"42", "error: expected a JSON object, found a number");
         check(
             b"{\"order_id\":",
@@ -308,7 +328,10 @@ mod tests {
             b"not json",
             "error: not JSON: expected ident at line 1 column 2",
         );
-        check(b"{\"user\":\"a\xff\"}", "error: not UTF-8: invalid byte at offset 10");
+        check(
+            b"{\"user\":\"a\xff\"}",
+            "error: not UTF-8: invalid byte at offset 10",
+        );
         check(
             "\u{feff}{}".as_bytes(),
             "error: starts with a byte order mark (U+FEFF)",
@@ -344,9 +367,18 @@ mod tests {
                 r#""order_id":"{ID}","user":{user},"item":{item},"quantity":{quantity}"#
             ))
         };
-        check(&with(r#""""#, r#""b""#, "1"), "error: field `user` must not be empty");
-        check(&with(r#""a""#, r#""   ""#, "1"), "error: field `item` must not be empty");
-        check(&with("7", r#""b""#, "1"), "error: field `user` must be a string, found a number");
+        check(
+            &with(r#""""#, r#""b""#, "1"),
+            "error: field `user` must not be empty",
+        );
+        check(
+            &with(r#""a""#, r#""   ""#, "1"),
+            "error: field `item` must not be empty",
+        );
+        check(
+            &with("7", r#""b""#, "1"),
+            "error: field `user` must be a string, found a number",
+        );
         check(
             &with(r#""a""#, r#"{"name":"b"}"#, "1"),
             "error: field `item` must be a string, found an object",
@@ -360,8 +392,11 @@ mod tests {
         check(&with(r#""a""#, r#""b""#, "0"), &format!("{rule} 0"));
         check(&with(r#""a""#, r#""b""#, "-3"), &format!("{rule} -3"));
         check(&with(r#""a""#, r#""b""#, "2.5"), &format!("{rule} 2.5"));
-        check(&with(r#""a""#, r#""b""#, "1000001"), &format!("{rule} 1000001"));
-        check(&with(r#""a""#, r#""b""#, "1e30"), &format!("{rule} 1e30"));
+        check(
+            &with(r#""a""#, r#""b""#, "1000001"),
+            &format!("{rule} 1000001"),
+        );
+        check(&with(r#""a""#, r#""b""#, "1e30"), &format!("{rule} 1e+30"));
         check(
             &with(r#""a""#, r#""b""#, r#""3""#),
             "error: field `quantity` must be an integer, found a string",

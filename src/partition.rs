@@ -54,14 +54,22 @@ mod tests {
             ("foobar", -790332482, 0),
             ("a-little-bit-long-string", -985981536, 2),
             ("a-little-bit-longer-string", -1486304829, 5),
-            ("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971, 5),
+            (
+                "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+                -58897971,
+                5,
+            ),
             ("abc", 479470107, 3),
             ("", 275646681, 3),
             ("9f1c2a7e-5d1b-4c39-8a56-0b8e2f1e3c4d", -1353921286, 4),
         ];
         for (key, hash, partition) in cases {
             assert_eq!(murmur2(key.as_bytes()), hash, "murmur2({key:?})");
-            assert_eq!(for_key(key.as_bytes(), 6), partition, "partition of {key:?}");
+            assert_eq!(
+                for_key(key.as_bytes(), 6),
+                partition,
+                "partition of {key:?}"
+            );
         }
     }
 

@@ -234,10 +234,8 @@ impl Producer<'_> {
                 connection_lost = Some(cause);
                 break;
             }
-            self.broker.pause(
-                attempt,
-                &format!("sending {} orders: {cause}", retry.len()),
-            );
+            self.broker
+                .pause(attempt, &format!("sending {} orders: {cause}", retry.len()));
             if let Err(e) = self.broker.reconnect() {
                 log::debug!("reconnect failed: {}", broker::describe(&e));
             }
@@ -363,7 +361,14 @@ impl Producer<'_> {
                 Ok(delivery) => {
                     self.summary.sent += 1;
                     if !self.config.quiet && !self.output_closed && output.is_ok() {
-                        output = write_delivery(&mut *self.out, self.config.format, topic, json, order, &delivery);
+                        output = write_delivery(
+                            &mut *self.out,
+                            self.config.format,
+                            topic,
+                            json,
+                            order,
+                            &delivery,
+                        );
                     }
                 }
                 Err(reason) => {
@@ -436,7 +441,14 @@ const USERS: [&str; 8] = [
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
 ];
 const ITEMS: [&str; 8] = [
-    "book", "laptop", "phone", "headphones", "monitor", "keyboard", "mouse", "charger",
+    "book",
+    "laptop",
+    "phone",
+    "headphones",
+    "monitor",
+    "keyboard",
+    "mouse",
+    "charger",
 ];
 
 /// A random order: a fresh v4 UUID, user and item picked by its bytes.
@@ -476,6 +488,9 @@ mod tests {
             invalid: 3,
             elapsed: Duration::from_millis(500),
         };
-        assert_eq!(s.line(), "sent 1000, failed 2, invalid 3 in 0.5s (2000 orders/s)");
+        assert_eq!(
+            s.line(),
+            "sent 1000, failed 2, invalid 3 in 0.5s (2000 orders/s)"
+        );
     }
 }

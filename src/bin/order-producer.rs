@@ -63,7 +63,8 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
-    let (summary, result) = producer::run(&config, &mut io::stdin().lock(), &mut io::stdout().lock());
+    let (summary, result) =
+        producer::run(&config, &mut io::stdin().lock(), &mut io::stdout().lock());
     let single = matches!(config.input, config::Input::One { .. });
     if let Err(e) = &result {
         eprintln!("error: {e}");
