@@ -98,6 +98,8 @@ pub struct ConsumerConfig {
     pub partitions: Vec<i32>,
     pub max_messages: Option<u64>,
     pub idle_timeout: Option<Duration>,
+    /// Commit at least every this many records (and after each fetch).
+    pub commit_every: u64,
     pub format: Format,
     pub fetch_wait: Duration,
     pub fetch_min_bytes: i32,
@@ -223,6 +225,10 @@ pub fn consumer(
         Some(v) => Some(seconds(&v, "KAFKA_IDLE_TIMEOUT")?),
         None => None,
     };
+    let mut commit_every = number(
+        &env_or(&env, "KAFKA_COMMIT_EVERY", "100"),
+        "KAFKA_COMMIT_EVERY",
+    )?;
     let mut format = Format::Human;
     let mut fetch_wait = Duration::from_millis(number(
         &env_or(&env, "KAFKA_FETCH_WAIT_MS", "500"),
@@ -257,6 +263,7 @@ pub fn consumer(
             Long("idle-timeout") => {
                 idle_timeout = Some(seconds(&text(&mut parser)?, "--idle-timeout")?)
             }
+            Long("commit-every") => commit_every = number(&text(&mut parser)?, "--commit-every")?,
             Long("format") => format = parse_format(&text(&mut parser)?)?,
             Long("fetch-wait-ms") => {
                 fetch_wait = Duration::from_millis(number(&text(&mut parser)?, "--fetch-wait-ms")?)
@@ -283,6 +290,9 @@ pub fn consumer(
             "--fetch-max-bytes must be at least 1024".into(),
         ));
     }
+    if commit_every == 0 {
+        return Err(Error::Usage("--commit-every must be at least 1".into()));
+    }
     if group.is_empty() {
         return Err(Error::Usage("--group must not be empty".into()));
     }
@@ -302,6 +312,7 @@ pub fn consumer(
         partitions,
         max_messages,
         idle_timeout,
+        commit_every,
         format,
         fetch_wait,
         fetch_min_bytes,

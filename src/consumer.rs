@@ -4,8 +4,9 @@
 //! `--from` where none is stored) and, when the group coordinator stays unavailable, manual
 //! assignment of the partitions from `--from`, committing nothing.
 //!
-//! At-least-once: positions live in memory; offsets are committed only after a fetched batch is
-//! printed, flushed and its dead letters acknowledged. A crash re-reads at most that batch.
+//! At-least-once: positions live in memory; offsets are committed only after a batch (a fetch, or
+//! `--commit-every` records of it) is printed, flushed and its dead letters acknowledged. A crash
+//! re-reads at most that batch.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -115,6 +116,7 @@ fn consume(
         max_bytes: BTreeMap::new(),
         committed: BTreeMap::new(),
         commit: false,
+        uncommitted: 0,
     };
     consumer.assign()?;
     if human {
@@ -148,6 +150,8 @@ struct Consumer<'a> {
     committed: BTreeMap<i32, i64>,
     /// Whether offsets are committed: true on the group path.
     commit: bool,
+    /// Records processed since the last commit.
+    uncommitted: u64,
 }
 
 /// Why the poll loop ended early.
@@ -314,6 +318,12 @@ impl Consumer<'_> {
                         if let Some(stop) = self.process(partition, m.offset, m.key, m.value)? {
                             return Ok(Some(stop));
                         }
+                        if self.uncommitted >= self.config.commit_every {
+                            if let Err(e) = self.out.flush() {
+                                return self.output_failed(e);
+                            }
+                            self.commit()?;
+                        }
                     }
                 }
             }
@@ -396,6 +406,7 @@ impl Consumer<'_> {
         }
         self.positions.insert(partition, offset + 1);
         self.summary.last_offsets.insert(partition, offset);
+        self.uncommitted += 1;
         let processed = self.summary.received + self.summary.invalid;
         if self.config.max_messages.is_some_and(|max| processed >= max) {
             return Ok(Some(Stop::MaxMessages));
@@ -464,6 +475,7 @@ impl Consumer<'_> {
 
     /// Commits the next offset of every partition that moved since the last commit.
     fn commit(&mut self) -> Result<(), Error> {
+        self.uncommitted = 0;
         if !self.commit {
             return Ok(());
         }

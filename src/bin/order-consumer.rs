@@ -30,6 +30,7 @@ Options (flag, then environment variable, then default):
   -p, --partition P         read only partition P (repeatable) [all]
   -n, --max-messages N      stop after N messages (valid or not)
       --idle-timeout SECS   stop after SECS with nothing new KAFKA_IDLE_TIMEOUT
+      --commit-every N      commit at least every N records KAFKA_COMMIT_EVERY [100]
       --dlq-topic NAME      dead-letter topic          KAFKA_DLQ_TOPIC [<topic>.dlq]
       --no-dlq              only log invalid messages
       --fetch-wait-ms MS    longest broker wait per fetch KAFKA_FETCH_WAIT_MS [500]

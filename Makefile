@@ -1,0 +1,92 @@
+# Order producer and consumer on Kafka. `make help` lists the targets.
+#
+# The broker runs in Docker (docker-compose.yml) when a Docker engine answers, otherwise as a
+# local Apache Kafka on Java 17 (scripts/kafka-local). Either way it listens on localhost:9092.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+KAFKA_VERSION ?= $(shell sed -n 's/^KAFKA_VERSION=//p' .env)
+export KAFKA_VERSION
+
+BROKERS ?= localhost:9092
+TOPIC ?= orders
+PARTITIONS ?= 1
+ARGS ?=
+BENCH_N ?= 100000
+
+RELEASE := target/release
+STATIC_TARGETS := x86_64-unknown-linux-musl aarch64-unknown-linux-musl
+# `docker info` answers only when an engine runs; the client alone is not enough.
+DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
+
+.PHONY: help up down topic produce consume demo build static test test-static bench logs clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@echo "  Variables: BROKERS=$(BROKERS) TOPIC=$(TOPIC) PARTITIONS=$(PARTITIONS) ARGS=..."
+
+up: ## Start Kafka (Docker if an engine runs, else the local runner)
+ifeq ($(DOCKER),yes)
+	@echo "make up: Docker engine found: docker compose up"
+	docker compose up -d --wait
+else
+	@echo "make up: no Docker engine: starting Apache Kafka $(KAFKA_VERSION) with scripts/kafka-local"
+	scripts/kafka-local start
+endif
+
+down: ## Stop the broker that `make up` started
+ifeq ($(DOCKER),yes)
+	docker compose down
+else
+	scripts/kafka-local stop
+endif
+
+topic: ## Create TOPIC (PARTITIONS partitions, replication 1) and its dead-letter topic
+ifeq ($(DOCKER),yes)
+	for t in $(TOPIC) $(TOPIC).dlq; do \
+	  docker compose exec kafka /opt/kafka/bin/kafka-topics.sh --bootstrap-server localhost:9092 \
+	    --create --if-not-exists --topic $$t --partitions $(PARTITIONS) --replication-factor 1; \
+	done
+else
+	scripts/kafka-local topic $(TOPIC) $(PARTITIONS)
+	scripts/kafka-local topic $(TOPIC).dlq 1
+endif
+
+produce: build ## Send one order (ARGS="--count 100" for more)
+	$(RELEASE)/order-producer -b $(BROKERS) -t $(TOPIC) $(ARGS)
+
+consume: build ## Read orders until Ctrl-C (ARGS="--idle-timeout 5" to stop when idle)
+	$(RELEASE)/order-consumer -b $(BROKERS) -t $(TOPIC) $(ARGS)
+
+demo: ## Broker up, topic, 10 orders produced and consumed back, one-line verdict
+	scripts/demo
+
+build: ## Build both binaries (release, size-tuned)
+	cargo build --release --locked
+
+static: ## Static musl binaries for x86_64 and aarch64 into dist/
+	scripts/build-static
+
+test: ## Unit tests, then integration tests against a real broker (started if none runs)
+	cargo test --locked --lib --bins
+	scripts/with-broker cargo test --locked --test it -- --include-ignored
+	KAFKA_PORT=19092 scripts/kafka-local stop 2>/dev/null || true
+
+test-static: static ## Round trip with the static binaries, ARM ones under qemu-user
+	scripts/with-broker scripts/test-static
+
+bench: build ## Benchmarks against kcat and confluent-kafka (BENCH_N orders)
+	BENCH_N=$(BENCH_N) scripts/with-broker scripts/bench
+
+logs: ## Follow the broker's log
+ifeq ($(DOCKER),yes)
+	docker compose logs -f kafka
+else
+	scripts/kafka-local logs
+endif
+
+clean: ## Remove build output and local broker data (stop the broker first)
+	cargo clean
+	rm -rf dist .kafka-local kafka-data

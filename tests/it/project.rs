@@ -1,0 +1,112 @@
+//! The files a newcomer meets: the version pin, docker-compose.yml, the Makefile, the README.
+
+use crate::util;
+
+fn pinned_version() -> String {
+    let env = util::read_file(&util::project_dir().join(".env"));
+    env.lines()
+        .find_map(|l| l.strip_prefix("KAFKA_VERSION="))
+        .expect(".env pins KAFKA_VERSION")
+        .to_string()
+}
+
+#[test]
+fn one_place_pins_a_kafka_3_9_version_and_the_runner_and_broker_use_it() {
+    let version = pinned_version();
+    assert!(
+        version.starts_with("3.9."),
+        "the kafka crate needs the 3.9 line, .env pins {version}"
+    );
+
+    let out = std::process::Command::new(util::project_dir().join("scripts/kafka-local"))
+        .arg("version")
+        .env_remove("KAFKA_VERSION")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), version);
+
+    // The broker under test reports its version in its own startup log.
+    let port = util::broker_port(util::broker());
+    let log = util::project_dir().join(format!(".kafka-local/{port}/logs/server.log"));
+    if log.exists() {
+        let log = util::read_file(&log);
+        assert!(
+            log.contains(&format!("Kafka version: {version}")),
+            "server.log names another version"
+        );
+    }
+}
+
+#[test]
+fn docker_compose_runs_the_pinned_version_in_kraft_mode() {
+    let text = util::read_file(&util::project_dir().join("docker-compose.yml"));
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("docker-compose.yml parses");
+    let kafka = &doc["services"]["kafka"];
+    let image = kafka["image"].as_str().unwrap();
+    assert!(
+        image.starts_with("apache/kafka:${KAFKA_VERSION"),
+        "image {image} takes the pin from .env"
+    );
+    assert_eq!(kafka["container_name"], "kafka");
+    let ports: Vec<&str> = kafka["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(ports, ["9092:9092", "9093:9093"]);
+    let volumes: Vec<&str> = kafka["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        volumes.iter().any(|v| v.starts_with("./kafka-data:")),
+        "{volumes:?}"
+    );
+    let env = &kafka["environment"];
+    assert_eq!(env["KAFKA_PROCESS_ROLES"], "broker,controller");
+    assert_eq!(env["KAFKA_CONTROLLER_QUORUM_VOTERS"], "1@localhost:9093");
+    assert_eq!(
+        env["KAFKA_ADVERTISED_LISTENERS"],
+        "PLAINTEXT://localhost:9092"
+    );
+    assert_eq!(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"], 1);
+    assert_eq!(env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"], 1);
+    assert_eq!(env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"], 0);
+    assert!(env["KAFKA_LOG_DIRS"].as_str().is_some());
+    assert!(
+        kafka["healthcheck"]["test"].as_sequence().is_some(),
+        "a healthcheck for `up --wait`"
+    );
+    assert!(!text.contains(":latest"));
+}
+
+#[test]
+fn every_make_target_the_readme_names_exists() {
+    let readme = util::read_file(&util::project_dir().join("README.md"));
+    let help = std::process::Command::new("make")
+        .arg("help")
+        .current_dir(util::project_dir())
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let mut checked = 0;
+    for word in readme.split(['`', '\n']) {
+        let Some(rest) = word.trim().strip_prefix("make ") else {
+            continue;
+        };
+        for target in rest.split_whitespace().take_while(|t| !t.contains('=')) {
+            assert!(
+                help.contains(&format!("make {target} ")),
+                "README names `make {target}`, which `make help` lacks"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 6,
+        "the README shows the make targets ({checked} found)"
+    );
+}
