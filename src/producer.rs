@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use kafka::client::{Compression, KafkaClient, ProduceMessage, RequiredAcks};
 use kafka::error::KafkaCode;
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::broker::{self, Broker};
@@ -393,6 +394,14 @@ impl Producer<'_> {
     }
 }
 
+#[derive(Serialize)]
+struct JsonDelivery<'a> {
+    topic: &'a str,
+    partition: i32,
+    offset: Option<i64>,
+    order_id: &'a str,
+}
+
 fn write_delivery(
     out: &mut dyn Write,
     format: Format,
@@ -418,12 +427,13 @@ fn write_delivery(
             }
         }
         Format::Json => {
-            let line = serde_json::json!({
-                "topic": topic,
-                "partition": delivery.partition,
-                "offset": delivery.offset,
-                "order_id": order.order_id(),
-            });
+            let line = JsonDelivery {
+                topic,
+                partition: delivery.partition,
+                offset: delivery.offset,
+                order_id: order.order_id(),
+            };
+            let line = serde_json::to_string(&line).map_err(io::Error::other)?;
             writeln!(out, "{line}")
         }
     }
