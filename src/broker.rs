@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use kafka::client::KafkaClient;
 use kafka::error::{Error as KafkaError, KafkaCode};
 
+use crate::api_versions;
 use crate::config::Connection;
 use crate::error::{secs, Error};
 
@@ -58,6 +59,7 @@ impl Broker {
             topics: topics.iter().map(|t| t.to_string()).collect(),
             configure,
         };
+        broker.check_versions()?;
         let mut last_cause = String::new();
         let mut missing_topic = None;
         for attempt in 1..=broker.connection.attempts {
@@ -91,6 +93,27 @@ impl Broker {
                 cause: last_cause,
             },
         })
+    }
+
+    /// Fails fast on a broker that refuses the protocol versions the `kafka` crate sends. A broker
+    /// that does not answer is left to the retries that follow.
+    fn check_versions(&self) -> Result<(), Error> {
+        for address in &self.connection.brokers {
+            match api_versions::probe(address, self.connection.request_timeout) {
+                Ok(ranges) => {
+                    let refused = api_versions::unsupported(&ranges);
+                    if refused.is_empty() {
+                        return Ok(());
+                    }
+                    return Err(Error::BrokerTooNew {
+                        broker: address.clone(),
+                        refused,
+                    });
+                }
+                Err(e) => log::debug!("ApiVersions probe of {address} failed: {e}"),
+            }
+        }
+        Ok(())
     }
 
     pub fn connection(&self) -> &Connection {
@@ -281,7 +304,7 @@ pub fn describe(e: &KafkaError) -> String {
 pub fn describe_code(code: KafkaCode) -> String {
     match code {
         KafkaCode::MessageSizeTooLarge => {
-            "the broker refused a record larger than its message.max.bytes".into()
+            "the broker refused a record larger than it accepts (message.max.bytes, or the topic's max.message.bytes)".into()
         }
         KafkaCode::GroupCoordinatorNotAvailable => {
             "group coordinator not available (on a single node, offsets.topic.replication.factor must be 1)".into()

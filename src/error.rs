@@ -35,6 +35,11 @@ pub enum Error {
         brokers: String,
         attempts: u32,
     },
+    /// The broker refuses the old protocol versions the `kafka` crate sends (Kafka 4.x).
+    BrokerTooNew {
+        broker: String,
+        refused: Vec<String>,
+    },
     /// The broker answered a request with an error that retrying does not fix, or retries ran out.
     Broker { what: String, cause: String },
     /// Reading input or writing output failed.
@@ -65,6 +70,13 @@ impl fmt::Display for Error {
                 f,
                 "topic '{topic}' has no available partitions on {brokers} after {attempts} attempts: \
                  create it with `make topic TOPIC={topic}` (or `scripts/kafka-local topic {topic}`)"
+            ),
+            Error::BrokerTooNew { broker, refused } => write!(
+                f,
+                "the broker at {broker} is too new for this build: it refuses {}, which the `kafka` \
+                 crate sends (Kafka 4.0 removed these versions). Use a Kafka 3.x broker; 3.9 is the \
+                 newest that works (`make up` runs it)",
+                refused.join(", ")
             ),
             Error::Broker { what, cause } => write!(f, "{what}: {cause}"),
             Error::Io { what, source } => write!(f, "{what}: {source}"),

@@ -1,8 +1,10 @@
 //! Tiny blocking Kafka order producer and consumer.
 //!
 //! The pure core ([`order`], [`partition`], [`dead_letter`], [`config`]) has no I/O; [`broker`],
-//! [`producer`] and [`consumer`] are the only modules that talk to Kafka.
+//! [`producer`] and [`consumer`] are the only modules that talk to Kafka through the `kafka` crate;
+//! [`api_versions`] asks a broker which protocol versions it accepts.
 
+pub mod api_versions;
 pub mod broker;
 pub mod config;
 pub mod consumer;

@@ -82,7 +82,9 @@ fn main() -> ExitCode {
         }
     }
     let (summary, result) = consumer::run(&config, &mut io::stdout().lock(), &stop);
-    eprintln!("{}", summary.line(&config.topic));
+    if result.is_ok() || summary.group.is_some() || !summary.last_offsets.is_empty() {
+        eprintln!("{}", summary.line(&config.topic));
+    }
     match result {
         Ok(()) => ExitCode::from(exit::OK as u8),
         Err(e) => {
