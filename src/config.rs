@@ -324,7 +324,7 @@ pub fn consumer(
 fn connection_from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Connection, Error> {
     Ok(Connection {
         brokers: broker_list(&env_or(env, "KAFKA_BROKERS", DEFAULT_BROKERS))?,
-        attempts: attempts(&env_or(env, "KAFKA_RETRIES", "8"))?,
+        attempts: attempts(&env_or(env, "KAFKA_RETRIES", "10"))?,
         backoff: Duration::from_millis(number(
             &env_or(env, "KAFKA_RETRY_BACKOFF_MS", "200"),
             "KAFKA_RETRY_BACKOFF_MS",

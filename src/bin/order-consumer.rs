@@ -36,7 +36,7 @@ Options (flag, then environment variable, then default):
       --fetch-wait-ms MS    longest broker wait per fetch KAFKA_FETCH_WAIT_MS [500]
       --fetch-min-bytes N   bytes the broker waits for KAFKA_FETCH_MIN_BYTES [1]
       --fetch-max-bytes N   bytes per partition and fetch KAFKA_FETCH_MAX_BYTES [1048576]
-      --retries N           attempts per request       KAFKA_RETRIES [8]
+      --retries N           attempts per request       KAFKA_RETRIES [10]
       --retry-backoff-ms MS first pause, doubling to 2s KAFKA_RETRY_BACKOFF_MS [200]
       --request-timeout S   longest wait for an answer KAFKA_REQUEST_TIMEOUT [30]
       --format human|json   one order per line as JSON with --format json

@@ -31,7 +31,7 @@ Connection (flag, then environment variable, then default):
       --ack-timeout SECS    broker-side ack timeout    KAFKA_ACK_TIMEOUT [10]
       --compression C       none, gzip or snappy       KAFKA_COMPRESSION [none]
       --batch-size N        orders per produce request KAFKA_BATCH_SIZE [500]
-      --retries N           attempts per request       KAFKA_RETRIES [8]
+      --retries N           attempts per request       KAFKA_RETRIES [10]
       --retry-backoff-ms MS first pause, doubling to 2s KAFKA_RETRY_BACKOFF_MS [200]
       --request-timeout S   longest wait for an answer KAFKA_REQUEST_TIMEOUT [30]
 

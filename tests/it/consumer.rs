@@ -224,7 +224,7 @@ fn sigterm_commits_exactly_what_was_printed() {
 }
 
 /// Raw payloads that are not orders, each with the reason the consumer must give.
-fn poison() -> Vec<(Vec<u8>, &'static str)> {
+pub(crate) fn poison() -> Vec<(Vec<u8>, &'static str)> {
     let id = "9f1c2a7e-5d1b-4c39-8a56-0b8e2f1e3c4d";
     let with = |user: &str, item: &str, quantity: &str| {
         format!(r#"{{"order_id":"{id}","user":{user},"item":{item},"quantity":{quantity}}}"#)

@@ -4,6 +4,7 @@
 //! and group, so they run in parallel.
 
 mod consumer;
+mod faults;
 mod producer;
 mod project;
 mod util;

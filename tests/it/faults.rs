@@ -1,0 +1,381 @@
+//! Failure modes a deployment meets: a broker restart mid-run, a leader killed in a 3-node
+//! cluster, records the broker refuses, bad input lines, and a Kafka 4.x broker.
+
+use std::collections::HashSet;
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::util::{self, run, run_with_stdin};
+
+/// A broker of its own for one test, stopped when the test ends (also on failure).
+struct OwnBroker {
+    args: Vec<(&'static str, String)>,
+    command: &'static [&'static str],
+}
+
+impl OwnBroker {
+    fn start(env: &[(&'static str, &str)]) -> OwnBroker {
+        let broker = OwnBroker {
+            args: env.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            command: &["start"],
+        };
+        broker.run(&["start"]);
+        broker
+    }
+
+    fn cluster() -> (OwnBroker, String) {
+        let broker = OwnBroker {
+            args: Vec::new(),
+            command: &["cluster", "start"],
+        };
+        let out = broker.run(&["cluster", "start"]);
+        (broker, out.trim().to_string())
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new(util::project_dir().join("scripts/kafka-local"))
+            .args(args)
+            .envs(self.args.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kafka-local {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        let stop: &[&str] = if self.command[0] == "cluster" {
+            &["cluster", "stop"]
+        } else {
+            &["stop"]
+        };
+        self.run(stop);
+    }
+}
+
+fn ids_of(lines: &[serde_json::Value]) -> Vec<String> {
+    util::order_ids(lines)
+}
+
+#[test]
+fn kafka_4_is_refused_within_seconds_with_a_message_that_says_why() {
+    let port = "29092";
+    let _broker = OwnBroker::start(&[
+        ("KAFKA_PORT", port),
+        ("KAFKA_VERSION", "4.1.1"),
+        ("KAFKA_HEAP", "256m"),
+    ]);
+    let broker = format!("127.0.0.1:{port}");
+    for binary in ["order-producer", "order-consumer"] {
+        let started = Instant::now();
+        let r = run(binary, &["-b", &broker]);
+        let elapsed = started.elapsed();
+        println!(
+            "{binary} refused Kafka 4.1.1 in {elapsed:?}: {}",
+            r.stderr.trim()
+        );
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains(&format!("the broker at {broker} is too new for this build")),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("Fetch v0") && r.stderr.contains("3.9 is the newest that works"),
+            "{}",
+            r.stderr
+        );
+        assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    }
+}
+
+#[test]
+fn a_broker_restart_mid_run_loses_no_acknowledged_order() {
+    let port = "49092";
+    let broker_env = [("KAFKA_PORT", port), ("KAFKA_HEAP", "256m")];
+    let own = OwnBroker::start(&broker_env);
+    let broker = format!("127.0.0.1:{port}");
+    let topic = util::unique("restart");
+    util::kafka_local(port, &["topic", &topic, "2"]);
+
+    let producer = Command::new(env!("CARGO_BIN_EXE_order-producer"))
+        .args([
+            "-b",
+            &broker,
+            "-t",
+            &topic,
+            "--count",
+            "100000",
+            "--rate",
+            "20000",
+            "--retries",
+            "20",
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    sleep(Duration::from_millis(1500));
+    own.run(&["stop"]);
+    let stopped = Instant::now();
+    sleep(Duration::from_secs(5));
+    own.run(&["start"]);
+    println!("broker was down for {:?}", stopped.elapsed());
+    let out = producer.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let delivered: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let failed = stderr.matches("not delivered").count();
+    println!(
+        "producer: {} delivered, {failed} failed; {}",
+        delivered.len(),
+        stderr.lines().last().unwrap_or("")
+    );
+    assert!(
+        stderr.contains(&format!(
+            "sent {}, failed {failed}, invalid 0",
+            delivered.len()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        delivered.len() + failed,
+        100000,
+        "every order is reported delivered or failed"
+    );
+    assert!(
+        stderr.contains("retrying"),
+        "the run saw the broker go away: {stderr}"
+    );
+
+    let r = run(
+        "order-consumer",
+        &[
+            "-b",
+            &broker,
+            "-t",
+            &topic,
+            "--no-group",
+            "--idle-timeout",
+            "2",
+            "--format",
+            "json",
+            "--no-dlq",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let consumed = ids_of(&r.json_lines());
+    let stored: HashSet<&String> = consumed.iter().collect();
+    let lost = ids_of(&delivered)
+        .iter()
+        .filter(|id| !stored.contains(id))
+        .count();
+    let duplicates = consumed.len() - stored.len();
+    println!("restart: 0 expected lost, {lost} lost; {duplicates} duplicates stored");
+    assert_eq!(lost, 0);
+}
+
+#[test]
+fn killing_the_partition_leader_of_a_3_node_cluster_loses_no_acknowledged_order() {
+    let (cluster, brokers) = OwnBroker::cluster();
+    let topic = util::unique("leader");
+    let describe = |topic: &str| {
+        cluster.run(&[
+            "run",
+            "org.apache.kafka.tools.TopicCommand",
+            "--bootstrap-server",
+            &brokers,
+            "--describe",
+            "--topic",
+            topic,
+        ])
+    };
+    cluster.run(&[
+        "run",
+        "org.apache.kafka.tools.TopicCommand",
+        "--bootstrap-server",
+        &brokers,
+        "--create",
+        "--topic",
+        &topic,
+        "--partitions",
+        "1",
+        "--replication-factor",
+        "3",
+        "--config",
+        "min.insync.replicas=2",
+    ]);
+    let leader: u32 = describe(&topic)
+        .split("Leader: ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("a leader");
+
+    let producer = Command::new(env!("CARGO_BIN_EXE_order-producer"))
+        .args([
+            "-b",
+            &brokers,
+            "-t",
+            &topic,
+            "--count",
+            "50000",
+            "--acks",
+            "all",
+            "--rate",
+            "10000",
+            "--retries",
+            "20",
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    sleep(Duration::from_secs(2));
+    let leader_port = 39092 + 2 * (leader - 1);
+    let pid =
+        util::read_file(&util::project_dir().join(format!(".kafka-local/{leader_port}/kafka.pid")));
+    assert!(Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .unwrap()
+        .success());
+    let killed = Instant::now();
+    let out = producer.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let delivered: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    println!(
+        "killed leader node {leader}; producer finished {:?} later: {}",
+        killed.elapsed(),
+        stderr.lines().last().unwrap_or("")
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the producer rode over the leader change: {stderr}"
+    );
+    assert_eq!(delivered.len(), 50000);
+    let new_leader = describe(&topic);
+    assert!(
+        !new_leader.contains(&format!("Leader: {leader}\t")),
+        "{new_leader}"
+    );
+
+    let r = run(
+        "order-consumer",
+        &[
+            "-b",
+            &brokers,
+            "-t",
+            &topic,
+            "--no-group",
+            "--idle-timeout",
+            "2",
+            "--format",
+            "json",
+            "--no-dlq",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let consumed = ids_of(&r.json_lines());
+    let stored: HashSet<&String> = consumed.iter().collect();
+    let lost = ids_of(&delivered)
+        .iter()
+        .filter(|id| !stored.contains(id))
+        .count();
+    println!(
+        "leader kill: {lost} acknowledged orders lost, {} duplicates stored",
+        consumed.len() - stored.len()
+    );
+    assert_eq!(lost, 0);
+}
+
+#[test]
+fn a_record_larger_than_the_topic_accepts_gets_a_clear_error() {
+    let topic = util::unique("small");
+    util::kafka_local(
+        util::broker_port(util::broker()),
+        &[
+            "run",
+            "org.apache.kafka.tools.TopicCommand",
+            "--bootstrap-server",
+            util::broker(),
+            "--create",
+            "--topic",
+            &topic,
+            "--config",
+            "max.message.bytes=100",
+        ],
+    );
+    let r = run(
+        "order-producer",
+        &["-t", &topic, "--user", &"u".repeat(200)],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not delivered") && r.stderr.contains("larger than it accepts"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("sent 0, failed 1"), "{}", r.stderr);
+}
+
+#[test]
+fn every_poison_case_on_stdin_is_reported_by_line_and_valid_lines_still_go() {
+    let topic = util::topic("stdin-poison", 1);
+    let cases: Vec<(Vec<u8>, &str)> = crate::consumer::poison()
+        .into_iter()
+        .filter(|(p, _)| !p.is_empty())
+        .collect();
+    let mut input = Vec::new();
+    let mut valid = Vec::new();
+    for (payload, _) in &cases {
+        let id = uuid::Uuid::new_v4().to_string();
+        input
+            .extend(format!(r#"{{"order_id":"{id}","user":"u","item":"i","quantity":1}}"#).bytes());
+        input.push(b'\n');
+        valid.push(id);
+        input.extend(payload);
+        input.push(b'\n');
+    }
+    let r = run_with_stdin(
+        "order-producer",
+        &["-t", &topic, "--stdin", "--format", "json"],
+        &input,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    for (i, (_, reason)) in cases.iter().enumerate() {
+        let line = 2 * i + 2;
+        let report = r
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!("line {line}: ")))
+            .unwrap_or_else(|| panic!("line {line} not reported: {}", r.stderr));
+        assert!(
+            report.contains(reason),
+            "line {line}: {report:?} lacks {reason:?}"
+        );
+    }
+    assert_eq!(ids_of(&r.json_lines()), valid);
+    println!(
+        "{} invalid stdin lines reported, {} valid lines delivered",
+        cases.len(),
+        valid.len()
+    );
+}
