@@ -79,7 +79,7 @@ test: ## Unit tests, then integration tests against a real broker (started if no
 test-static: static ## Round trip with the static binaries, ARM ones under qemu-user
 	scripts/with-broker scripts/test-static
 
-bench: build ## Benchmarks against kcat and confluent-kafka (BENCH_N orders)
+bench: ## Benchmarks against kcat and confluent-kafka into docs/benchmarks.md (BENCH_N orders)
 	BENCH_N=$(BENCH_N) scripts/with-broker scripts/bench
 
 logs: ## Follow the broker's log

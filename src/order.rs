@@ -189,6 +189,8 @@ impl Order {
 fn uuid(s: &str) -> Result<String, Invalid> {
     // Only the canonical hyphenated form: other spellings would give one order several keys.
     match Uuid::try_parse(s) {
+        // Already canonical (the common case): keep it, formatting costs more than the parse.
+        Ok(_) if s.len() == 36 && !s.bytes().any(|b| b.is_ascii_uppercase()) => Ok(s.to_string()),
         Ok(id) if s.len() == 36 => Ok(id.hyphenated().to_string()),
         _ => Err(Invalid::Field {
             field: "order_id",
