@@ -81,6 +81,61 @@ fn docker_compose_runs_the_pinned_version_in_kraft_mode() {
         "a healthcheck for `up --wait`"
     );
     assert!(!text.contains(":latest"));
+
+    // Where a Docker engine runs, compose itself must accept the file too.
+    let engine = std::process::Command::new("docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if engine {
+        let out = std::process::Command::new("docker")
+            .args(["compose", "config", "--quiet"])
+            .current_dir(util::project_dir())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The README's commands for looking into Kafka, run as written against the broker under test.
+#[test]
+fn the_readme_inspection_commands_run() {
+    let readme = util::read_file(&util::project_dir().join("README.md"));
+    let section = readme
+        .split("## Look at what is in Kafka")
+        .nth(1)
+        .expect("the section exists");
+    let block = section
+        .split("```sh")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a sh block");
+    let topic = util::topic("readme", 1);
+    util::produce_orders(&topic, 5);
+    let mut ran = 0;
+    for command in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let command = command
+            .replace("127.0.0.1:9092", util::broker())
+            .replace("--topic orders", &format!("--topic {topic}"))
+            .replace("-t orders", &format!("-t {topic}"));
+        let out = std::process::Command::new("bash")
+            .args(["-c", &command])
+            .current_dir(util::project_dir())
+            .env("KAFKA_PORT", util::broker_port(util::broker()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "`{command}` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran >= 5, "{ran} commands");
 }
 
 #[test]
