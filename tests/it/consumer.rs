@@ -421,22 +421,7 @@ fn without_a_group_coordinator_it_falls_back_to_manual_assignment() {
     let produced: HashSet<String> = util::order_ids(&produce.json_lines()).into_iter().collect();
 
     let started = Instant::now();
-    let r = run(
-        "order-consumer",
-        &[
-            "-b",
-            &broker,
-            "-t",
-            &topic,
-            "--retries",
-            "3",
-            "--idle-timeout",
-            "2",
-            "--format",
-            "json",
-            "--no-dlq",
-        ],
-    );
+    let r = util::read_back(&broker, &topic, &["--retries", "3"]);
     println!(
         "fell back after retries; whole run took {:?}",
         started.elapsed()
@@ -452,31 +437,6 @@ fn without_a_group_coordinator_it_falls_back_to_manual_assignment() {
     assert!(r.stderr.contains("nothing committed"), "{}", r.stderr);
     let got: HashSet<String> = util::order_ids(&r.json_lines()).into_iter().collect();
     assert_eq!(got, produced);
-}
-
-#[test]
-fn unreachable_broker_fails_with_exit_1_within_the_retry_bound() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let broker = format!("127.0.0.1:{port}");
-    let started = Instant::now();
-    let r = run(
-        "order-consumer",
-        &["-b", &broker, "--retries", "4", "--retry-backoff-ms", "100"],
-    );
-    let elapsed = started.elapsed();
-    println!("consumer gave up after {elapsed:?}");
-    assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains(&format!("cannot reach {broker} after 4 attempts")),
-        "{}",
-        r.stderr
-    );
-    assert!(elapsed.as_secs_f64() < 5.0, "took {elapsed:?}");
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! Failure modes a deployment meets: a broker restart mid-run, a leader killed in a 3-node
 //! cluster, records the broker refuses, bad input lines, and a Kafka 4.x broker.
 
-use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -61,6 +60,34 @@ impl Drop for OwnBroker {
 
 fn ids_of(lines: &[serde_json::Value]) -> Vec<String> {
     util::order_ids(lines)
+}
+
+#[test]
+fn a_broker_down_at_start_is_given_up_on_within_the_retry_bound() {
+    let broker = format!("127.0.0.1:{}", util::free_port());
+    for binary in ["order-producer", "order-consumer"] {
+        let started = Instant::now();
+        let r = run(
+            binary,
+            &["-b", &broker, "--retries", "4", "--retry-backoff-ms", "100"],
+        );
+        let elapsed = started.elapsed();
+        println!(
+            "{binary} gave up after {elapsed:?}: {}",
+            r.stderr.lines().last().unwrap_or("")
+        );
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains(&format!("cannot reach {broker} after 4 attempts"))
+                && r.stderr.contains("make up"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.matches("retrying in").count(), 3, "{}", r.stderr);
+        // Pauses of 0.1 + 0.2 + 0.4 s between four attempts.
+        assert!(elapsed.as_secs_f64() < 5.0, "took {elapsed:?}");
+    }
 }
 
 #[test]
@@ -159,29 +186,8 @@ fn a_broker_restart_mid_run_loses_no_acknowledged_order() {
         "the run saw the broker go away: {stderr}"
     );
 
-    let r = run(
-        "order-consumer",
-        &[
-            "-b",
-            &broker,
-            "-t",
-            &topic,
-            "--no-group",
-            "--idle-timeout",
-            "2",
-            "--format",
-            "json",
-            "--no-dlq",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let consumed = ids_of(&r.json_lines());
-    let stored: HashSet<&String> = consumed.iter().collect();
-    let lost = ids_of(&delivered)
-        .iter()
-        .filter(|id| !stored.contains(id))
-        .count();
-    let duplicates = consumed.len() - stored.len();
+    let consumed = ids_of(&util::read_back(&broker, &topic, &["--no-group"]).json_lines());
+    let (lost, duplicates) = util::lost_and_duplicates(&ids_of(&delivered), &consumed);
     println!("restart: 0 expected lost, {lost} lost; {duplicates} duplicates stored");
     assert_eq!(lost, 0);
 }
@@ -277,32 +283,9 @@ fn killing_the_partition_leader_of_a_3_node_cluster_loses_no_acknowledged_order(
         "{new_leader}"
     );
 
-    let r = run(
-        "order-consumer",
-        &[
-            "-b",
-            &brokers,
-            "-t",
-            &topic,
-            "--no-group",
-            "--idle-timeout",
-            "2",
-            "--format",
-            "json",
-            "--no-dlq",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let consumed = ids_of(&r.json_lines());
-    let stored: HashSet<&String> = consumed.iter().collect();
-    let lost = ids_of(&delivered)
-        .iter()
-        .filter(|id| !stored.contains(id))
-        .count();
-    println!(
-        "leader kill: {lost} acknowledged orders lost, {} duplicates stored",
-        consumed.len() - stored.len()
-    );
+    let consumed = ids_of(&util::read_back(&brokers, &topic, &["--no-group"]).json_lines());
+    let (lost, duplicates) = util::lost_and_duplicates(&ids_of(&delivered), &consumed);
+    println!("leader kill: {lost} acknowledged orders lost, {duplicates} duplicates stored");
     assert_eq!(lost, 0);
 }
 

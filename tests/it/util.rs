@@ -346,3 +346,38 @@ pub fn end_offsets(topic: &str) -> HashMap<i32, i64> {
 pub fn read_file(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// A port nothing listens on: a broker that is down.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Reads every order of `topic` back with `order-consumer` (JSON lines, stops when idle).
+pub fn read_back(brokers: &str, topic: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "-b",
+        brokers,
+        "-t",
+        topic,
+        "--idle-timeout",
+        "2",
+        "--format",
+        "json",
+        "--no-dlq",
+    ];
+    args.extend_from_slice(extra);
+    let r = run("order-consumer", &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r
+}
+
+/// How many `delivered` order_ids are missing from `stored`, and how many stored ones repeat.
+pub fn lost_and_duplicates(delivered: &[String], stored: &[String]) -> (usize, usize) {
+    let unique: std::collections::HashSet<&String> = stored.iter().collect();
+    let lost = delivered.iter().filter(|id| !unique.contains(id)).count();
+    (lost, stored.len() - unique.len())
+}
