@@ -73,7 +73,7 @@ test: ## Unit tests, then integration tests against a real broker (started if no
 	cargo test --locked --lib --bins
 	scripts/with-broker cargo test --locked --test it
 	@# Brokers that single tests start stop with them; these lines catch an aborted run.
-	@for port in 19092 29092 49092; do KAFKA_PORT=$$port scripts/kafka-local stop 2>/dev/null; done
+	@for port in 19092 23092 25092 29092; do KAFKA_PORT=$$port scripts/kafka-local stop 2>/dev/null; done
 	@scripts/kafka-local cluster stop 2>/dev/null
 
 test-static: static ## Round trip with the static binaries, ARM ones under qemu-user

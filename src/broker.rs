@@ -141,16 +141,37 @@ impl Broker {
     pub fn retry<T>(
         &mut self,
         what: &str,
+        request: impl FnMut(&mut KafkaClient) -> Result<T, KafkaError>,
+    ) -> Result<T, Error> {
+        self.attempts(what, request, false)
+    }
+
+    /// Reconnects and reloads metadata, with the retries of [`Broker::retry`].
+    pub fn refresh(&mut self, what: &str) -> Result<(), Error> {
+        self.attempts(what, |_| Ok(()), true)
+    }
+
+    fn attempts<T>(
+        &mut self,
+        what: &str,
         mut request: impl FnMut(&mut KafkaClient) -> Result<T, KafkaError>,
+        mut fresh_client_needed: bool,
     ) -> Result<T, Error> {
         let mut attempt = 1;
         loop {
-            match self.once(what, &mut request) {
+            // A client whose reconnect failed has no metadata, and would skip every partition
+            // and "succeed" with nothing: such an attempt fails with the reconnect's error.
+            let result = match fresh_client_needed {
+                true => self
+                    .reconnect()
+                    .and_then(|()| self.once(what, &mut request)),
+                false => self.once(what, &mut request),
+            };
+            match result {
                 Ok(value) => return Ok(value),
                 Err(e) if is_retryable(&e) && attempt < self.connection.attempts => {
                     self.pause(attempt, &format!("{what}: {}", describe(&e)));
-                    // A failed reconnect shows again, as the next attempt's error.
-                    let _ = self.reconnect();
+                    fresh_client_needed = true;
                     attempt += 1;
                 }
                 Err(e) if is_retryable(&e) => {

@@ -337,7 +337,7 @@ impl Consumer<'_> {
         }
         // A partition without a known leader is left out of the request by the client.
         if refresh || answered < self.positions.len() {
-            let _ = self.broker.reconnect();
+            self.broker.refresh("refreshing metadata")?;
         }
         Ok(None)
     }

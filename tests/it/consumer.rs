@@ -55,7 +55,7 @@ fn a_fresh_group_reads_every_order_once_and_a_second_run_reads_nothing() {
         "{}",
         first.stderr
     );
-    let committed = util::committed(&group, &topic);
+    let committed = util::committed(util::broker(), &group, &topic);
     let end = util::end_offsets(&topic);
     assert_eq!(
         committed, end,
@@ -211,7 +211,11 @@ fn sigterm_commits_exactly_what_was_printed() {
         })
         .max()
         .unwrap();
-    assert_eq!(util::committed(&group, &topic)[&0], last + 1, "{stderr}");
+    assert_eq!(
+        util::committed(util::broker(), &group, &topic)[&0],
+        last + 1,
+        "{stderr}"
+    );
     assert!(
         stderr.contains(&format!("last offsets: {topic}/0={last}")),
         "{stderr}"

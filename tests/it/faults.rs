@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::util::{self, run, run_with_stdin};
 
-/// A broker of its own for one test, stopped when the test ends (also on failure).
+/// A broker of its own for one test, stopped when the test ends (also on failure). Its ports
+/// stay below Linux's ephemeral range (32768 and up), where a client socket could hold them.
 struct OwnBroker {
     args: Vec<(&'static str, String)>,
     command: &'static [&'static str],
@@ -125,7 +126,7 @@ fn kafka_4_is_refused_within_seconds_with_a_message_that_says_why() {
 
 #[test]
 fn a_broker_restart_mid_run_loses_no_acknowledged_order() {
-    let port = "49092";
+    let port = "23092";
     let broker_env = [("KAFKA_PORT", port), ("KAFKA_HEAP", "256m")];
     let own = OwnBroker::start(&broker_env);
     let broker = format!("127.0.0.1:{port}");
@@ -251,7 +252,7 @@ fn killing_the_partition_leader_of_a_3_node_cluster_loses_no_acknowledged_order(
         .spawn()
         .unwrap();
     sleep(Duration::from_secs(2));
-    let leader_port = 39092 + 2 * (leader - 1);
+    let leader_port = 21092 + 2 * (leader - 1);
     let pid =
         util::read_file(&util::project_dir().join(format!(".kafka-local/{leader_port}/kafka.pid")));
     assert!(Command::new("kill")
@@ -360,5 +361,73 @@ fn every_poison_case_on_stdin_is_reported_by_line_and_valid_lines_still_go() {
         "{} invalid stdin lines reported, {} valid lines delivered",
         cases.len(),
         valid.len()
+    );
+}
+
+#[test]
+fn a_consumer_rides_over_a_broker_restart_and_keeps_its_position() {
+    let port = "25092";
+    let own = OwnBroker::start(&[("KAFKA_PORT", port), ("KAFKA_HEAP", "256m")]);
+    let broker = format!("127.0.0.1:{port}");
+    let topic = util::unique("consumer-restart");
+    util::kafka_local(port, &["topic", &topic, "1"]);
+    let produce = |n: &str| {
+        let r = run(
+            "order-producer",
+            &[
+                "-b", &broker, "-t", &topic, "--count", n, "--format", "json",
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        util::order_ids(&r.json_lines())
+    };
+    let mut sent = produce("50");
+    let group = util::unique("g");
+    let mut consumer = util::Background::consumer(&[
+        "-b",
+        &broker,
+        "-t",
+        &topic,
+        "-g",
+        &group,
+        "--format",
+        "json",
+        "--no-dlq",
+        "--idle-timeout",
+        "15",
+    ]);
+    assert!(consumer.read_lines(50));
+    own.run(&["stop"]);
+    sleep(Duration::from_secs(3));
+    own.run(&["start"]);
+    sent.extend(produce("50"));
+    assert!(
+        consumer.read_lines(100),
+        "the consumer reads on after the restart"
+    );
+    consumer.signal("TERM");
+    let (code, stderr, seen) = consumer.finish();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("retrying"),
+        "it saw the broker go away: {stderr}"
+    );
+    let got: Vec<String> = seen
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["order"]["order_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        got, sent,
+        "every order once, in order: the position survived the restart"
+    );
+    assert_eq!(util::committed(&broker, &group, &topic)[&0], 100);
+    println!(
+        "consumer rode over a 3 s broker restart: {} orders, none twice",
+        got.len()
     );
 }

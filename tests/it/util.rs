@@ -235,7 +235,11 @@ impl Background {
 }
 
 fn client(topics: &[&str]) -> KafkaClient {
-    let mut c = KafkaClient::new(vec![broker().to_string()]);
+    client_on(broker(), topics)
+}
+
+fn client_on(broker: &str, topics: &[&str]) -> KafkaClient {
+    let mut c = KafkaClient::new(vec![broker.to_string()]);
     c.set_group_offset_storage(Some(GroupOffsetStorage::Kafka));
     c.set_fetch_max_bytes_per_partition(4 * 1024 * 1024);
     c.load_metadata(topics).expect("metadata");
@@ -309,9 +313,9 @@ pub fn read_all(topic: &str) -> Vec<Stored> {
     out
 }
 
-/// Committed offsets of `group` on `topic`, per partition (-1 when none).
-pub fn committed(group: &str, topic: &str) -> HashMap<i32, i64> {
-    let mut c = client(&[topic]);
+/// Committed offsets of `group` on `topic` at `broker`, per partition (-1 when none).
+pub fn committed(broker: &str, group: &str, topic: &str) -> HashMap<i32, i64> {
+    let mut c = client_on(broker, &[topic]);
     c.fetch_group_topic_offset(group, topic)
         .expect("group offsets")
         .into_iter()
