@@ -132,7 +132,11 @@ impl Producer<'_> {
             }
             Input::Count(n) => {
                 for i in 0..*n {
-                    self.push(random_order(i), &mut queued, started)?;
+                    if let Err(e) = self.push(random_order(i), &mut queued, started) {
+                        let unsent = n - self.summary.sent - self.summary.failed;
+                        log::error!("stopped early: {unsent} of the {n} orders were not sent");
+                        return Err(e);
+                    }
                 }
             }
             Input::Stdin => self.send_lines(stdin, &mut queued, started)?,
@@ -163,7 +167,12 @@ impl Producer<'_> {
                 continue;
             }
             match Order::parse(payload) {
-                Ok(order) => self.push(order, queued, started)?,
+                Ok(order) => {
+                    if let Err(e) = self.push(order, queued, started) {
+                        log::error!("stopped early: input after line {number} was not read");
+                        return Err(e);
+                    }
+                }
                 Err(reason) => {
                     self.summary.invalid += 1;
                     if self.config.strict {
@@ -213,8 +222,13 @@ impl Producer<'_> {
         let mut pending: Vec<usize> = (0..orders.len()).collect();
         let mut attempt = 1;
         let mut connection_lost = None;
+        let mut reconnect_failed = None;
         while !pending.is_empty() {
-            let retry = self.send_once(&orders, &jsons, &partitions, &pending, &mut results);
+            // After a failed reconnect the client knows no leaders: that attempt fails as such.
+            let retry = match reconnect_failed.take() {
+                Some(cause) => Ok((pending.clone(), cause)),
+                None => self.send_once(&orders, &jsons, &partitions, &pending, &mut results),
+            };
             let (retry, cause) = match retry {
                 Ok(retry) => retry,
                 Err(e) => {
@@ -238,7 +252,7 @@ impl Producer<'_> {
             self.broker
                 .pause(attempt, &format!("sending {} orders: {cause}", retry.len()));
             if let Err(e) = self.broker.reconnect() {
-                log::debug!("reconnect failed: {}", broker::describe(&e));
+                reconnect_failed = Some(broker::describe(&e));
             }
             pending = retry;
             attempt += 1;
