@@ -400,18 +400,11 @@ fn without_a_group_coordinator_it_falls_back_to_manual_assignment() {
     // A single node left at offsets.topic.replication.factor=3 can never create
     // __consumer_offsets, so the group coordinator never becomes available.
     let port = "19092";
-    let out = std::process::Command::new(util::project_dir().join("scripts/kafka-local"))
-        .arg("start")
-        .env("KAFKA_PORT", port)
-        .env("KAFKA_OFFSETS_RF", "3")
-        .env("KAFKA_HEAP", "256m")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let _broker = util::OwnBroker::start(&[
+        ("KAFKA_PORT", port),
+        ("KAFKA_OFFSETS_RF", "3"),
+        ("KAFKA_HEAP", "256m"),
+    ]);
     let broker = format!("127.0.0.1:{port}");
     let topic = util::unique("fallback");
     util::kafka_local(port, &["topic", &topic, "2"]);

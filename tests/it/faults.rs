@@ -7,58 +7,6 @@ use std::time::{Duration, Instant};
 
 use crate::util::{self, run, run_with_stdin};
 
-/// A broker of its own for one test, stopped when the test ends (also on failure). Its ports
-/// stay below Linux's ephemeral range (32768 and up), where a client socket could hold them.
-struct OwnBroker {
-    args: Vec<(&'static str, String)>,
-    command: &'static [&'static str],
-}
-
-impl OwnBroker {
-    fn start(env: &[(&'static str, &str)]) -> OwnBroker {
-        let broker = OwnBroker {
-            args: env.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-            command: &["start"],
-        };
-        broker.run(&["start"]);
-        broker
-    }
-
-    fn cluster() -> (OwnBroker, String) {
-        let broker = OwnBroker {
-            args: Vec::new(),
-            command: &["cluster", "start"],
-        };
-        let out = broker.run(&["cluster", "start"]);
-        (broker, out.trim().to_string())
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new(util::project_dir().join("scripts/kafka-local"))
-            .args(args)
-            .envs(self.args.iter().map(|(k, v)| (*k, v.as_str())))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "kafka-local {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for OwnBroker {
-    fn drop(&mut self) {
-        let stop: &[&str] = if self.command[0] == "cluster" {
-            &["cluster", "stop"]
-        } else {
-            &["stop"]
-        };
-        self.run(stop);
-    }
-}
-
 fn ids_of(lines: &[serde_json::Value]) -> Vec<String> {
     util::order_ids(lines)
 }
@@ -94,7 +42,7 @@ fn a_broker_down_at_start_is_given_up_on_within_the_retry_bound() {
 #[test]
 fn kafka_4_is_refused_within_seconds_with_a_message_that_says_why() {
     let port = "29092";
-    let _broker = OwnBroker::start(&[
+    let _broker = util::OwnBroker::start(&[
         ("KAFKA_PORT", port),
         ("KAFKA_VERSION", "4.1.1"),
         ("KAFKA_HEAP", "256m"),
@@ -128,7 +76,7 @@ fn kafka_4_is_refused_within_seconds_with_a_message_that_says_why() {
 fn a_broker_restart_mid_run_loses_no_acknowledged_order() {
     let port = "23092";
     let broker_env = [("KAFKA_PORT", port), ("KAFKA_HEAP", "256m")];
-    let own = OwnBroker::start(&broker_env);
+    let own = util::OwnBroker::start(&broker_env);
     let broker = format!("127.0.0.1:{port}");
     let topic = util::unique("restart");
     util::kafka_local(port, &["topic", &topic, "2"]);
@@ -195,7 +143,7 @@ fn a_broker_restart_mid_run_loses_no_acknowledged_order() {
 
 #[test]
 fn killing_the_partition_leader_of_a_3_node_cluster_loses_no_acknowledged_order() {
-    let (cluster, brokers) = OwnBroker::cluster();
+    let (cluster, brokers) = util::OwnBroker::cluster();
     let topic = util::unique("leader");
     let describe = |topic: &str| {
         cluster.run(&[
@@ -367,7 +315,7 @@ fn every_poison_case_on_stdin_is_reported_by_line_and_valid_lines_still_go() {
 #[test]
 fn a_consumer_rides_over_a_broker_restart_and_keeps_its_position() {
     let port = "25092";
-    let own = OwnBroker::start(&[("KAFKA_PORT", port), ("KAFKA_HEAP", "256m")]);
+    let own = util::OwnBroker::start(&[("KAFKA_PORT", port), ("KAFKA_HEAP", "256m")]);
     let broker = format!("127.0.0.1:{port}");
     let topic = util::unique("consumer-restart");
     util::kafka_local(port, &["topic", &topic, "1"]);

@@ -16,6 +16,58 @@ use kafka::client::{
     FetchPartition, GroupOffsetStorage, KafkaClient, ProduceMessage, RequiredAcks,
 };
 
+/// A broker of its own for one test, stopped when the test ends (also on failure). Its ports
+/// stay below Linux's ephemeral range (32768 and up), where a client socket could hold them.
+pub struct OwnBroker {
+    args: Vec<(&'static str, String)>,
+    command: &'static [&'static str],
+}
+
+impl OwnBroker {
+    pub fn start(env: &[(&'static str, &str)]) -> OwnBroker {
+        let broker = OwnBroker {
+            args: env.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            command: &["start"],
+        };
+        broker.run(&["start"]);
+        broker
+    }
+
+    pub fn cluster() -> (OwnBroker, String) {
+        let broker = OwnBroker {
+            args: Vec::new(),
+            command: &["cluster", "start"],
+        };
+        let out = broker.run(&["cluster", "start"]);
+        (broker, out.trim().to_string())
+    }
+
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = Command::new(project_dir().join("scripts/kafka-local"))
+            .args(args)
+            .envs(self.args.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kafka-local {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        let stop: &[&str] = if self.command[0] == "cluster" {
+            &["cluster", "stop"]
+        } else {
+            &["stop"]
+        };
+        self.run(stop);
+    }
+}
+
 pub fn project_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
