@@ -91,4 +91,4 @@ endif
 
 clean: ## Remove build output and local broker data (stop the broker first)
 	cargo clean
-	rm -rf dist .kafka-local kafka-data
+	rm -rf dist .kafka-local kafka-data .bench

@@ -184,6 +184,12 @@ def main():
 
     results = {(kind, tool): [] for kind in ["produce", "consume", "first-ack", "first-order"] for tool in TOOLS}
     stamp = int(time.time())
+    # One untimed round first: a freshly started broker's JVM is still compiling its hot paths.
+    for tool in TOOLS:
+        topic = f"bench-{stamp}-warmup-{tool}"
+        create_topic(topic)
+        produce(tool, topic, path)
+        consume(tool, topic, N)
     for run in range(RUNS):
         order = TOOLS[run % 3:] + TOOLS[:run % 3]
         for tool in order:
@@ -335,8 +341,8 @@ def write_report(med, sizes, avg, work, profiles):
         *[f"- {v}" for v in versions()],
         f"- Orders: {N} generated JSON lines, {avg:.0f} bytes on average, keyed by `order_id`, "
         "one file for every tool",
-        f"- Method: each case {RUNS} times on a fresh single-partition topic, tools in rotating "
-        "order, median kept. acks=1, no compression. A run counts only when the topic holds all "
+        f"- Method: one untimed warm-up round, then each case {RUNS} times on a fresh "
+        "single-partition topic, tools in rotating order, median kept. acks=1, no compression. A run counts only when the topic holds all "
         f"{N} order_ids (produce) or all {N} were read back (consume). Times are wall clock of the "
         "whole process; CPU is user+sys of the client process; RSS is its peak.",
         "- Clients: `order-producer --stdin --quiet`; `kcat -P -K '|' -X acks=1` (librdkafka "
