@@ -379,3 +379,30 @@ fn a_consumer_rides_over_a_broker_restart_and_keeps_its_position() {
         got.len()
     );
 }
+
+#[test]
+fn a_broker_that_accepts_but_never_answers_is_given_up_on_after_the_request_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let broker = listener.local_addr().unwrap().to_string();
+    // Accepts every connection and holds it open without a byte in reply.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    for binary in ["order-producer", "order-consumer"] {
+        let started = Instant::now();
+        let r = run(binary, &["-b", &broker, "--request-timeout", "1"]);
+        let elapsed = started.elapsed();
+        println!("{binary} gave up on a silent broker after {elapsed:?}");
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("no answer from the broker within 1.0s"),
+            "{}",
+            r.stderr
+        );
+        // One timeout for the version probe, one for the metadata request: never the crate's 120 s.
+        assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
+    }
+}
