@@ -1,7 +1,7 @@
 //! Failure modes a deployment meets: a broker restart mid-run, a leader killed in a 3-node
 //! cluster, records the broker refuses, bad input lines, and a Kafka 4.x broker.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -81,8 +81,9 @@ fn a_broker_restart_mid_run_loses_no_acknowledged_order() {
     let topic = util::unique("restart");
     util::kafka_local(port, &["topic", &topic, "2"]);
 
-    let producer = Command::new(env!("CARGO_BIN_EXE_order-producer"))
-        .args([
+    let producer = util::spawn(
+        "order-producer",
+        &[
             "-b",
             &broker,
             "-t",
@@ -95,23 +96,16 @@ fn a_broker_restart_mid_run_loses_no_acknowledged_order() {
             "20",
             "--format",
             "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    );
     sleep(Duration::from_millis(1500));
     own.run(&["stop"]);
     let stopped = Instant::now();
     sleep(Duration::from_secs(5));
     own.run(&["start"]);
     println!("broker was down for {:?}", stopped.elapsed());
-    let out = producer.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let delivered: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let out = util::Run::from(producer.wait_with_output().unwrap());
+    let (stderr, delivered) = (&out.stderr, out.json_lines());
     let failed = stderr.matches("not delivered").count();
     println!(
         "producer: {} delivered, {failed} failed; {}",
@@ -178,8 +172,9 @@ fn killing_the_partition_leader_of_a_3_node_cluster_loses_no_acknowledged_order(
         .and_then(|s| s.parse().ok())
         .expect("a leader");
 
-    let producer = Command::new(env!("CARGO_BIN_EXE_order-producer"))
-        .args([
+    let producer = util::spawn(
+        "order-producer",
+        &[
             "-b",
             &brokers,
             "-t",
@@ -194,11 +189,8 @@ fn killing_the_partition_leader_of_a_3_node_cluster_loses_no_acknowledged_order(
             "20",
             "--format",
             "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    );
     sleep(Duration::from_secs(2));
     let leader_port = 21092 + 2 * (leader - 1);
     let pid =
@@ -209,20 +201,15 @@ fn killing_the_partition_leader_of_a_3_node_cluster_loses_no_acknowledged_order(
         .unwrap()
         .success());
     let killed = Instant::now();
-    let out = producer.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let delivered: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let out = util::Run::from(producer.wait_with_output().unwrap());
+    let (stderr, delivered) = (&out.stderr, out.json_lines());
     println!(
         "killed leader node {leader}; producer finished {:?} later: {}",
         killed.elapsed(),
         stderr.lines().last().unwrap_or("")
     );
     assert_eq!(
-        out.status.code(),
-        Some(0),
+        out.code, 0,
         "the producer rode over the leader change: {stderr}"
     );
     assert_eq!(delivered.len(), 50000);

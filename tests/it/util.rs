@@ -159,7 +159,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(out: Output) -> Run {
+    pub fn from(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -174,6 +174,16 @@ impl Run {
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect()
     }
+}
+
+/// Starts a binary in the background with stdout and stderr captured.
+pub fn spawn(name: &str, args: &[&str]) -> Child {
+    binary(name)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs")
 }
 
 pub fn run(name: &str, args: &[&str]) -> Run {
