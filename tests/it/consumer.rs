@@ -463,3 +463,22 @@ fn a_closed_stdout_ends_quietly() {
         "ended by the pipe, not by the idle timeout: {stderr}"
     );
 }
+
+#[test]
+fn a_second_interrupt_exits_at_once_with_130() {
+    // Retrying against a port nothing listens on keeps the consumer busy for about 13 s.
+    let broker = format!("127.0.0.1:{}", util::free_port());
+    let c = Background::consumer(&["-b", &broker]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let started = Instant::now();
+    c.signal("INT");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    c.signal("INT");
+    let (code, stderr, _) = c.finish();
+    assert_eq!(code, 130, "{stderr}");
+    assert!(
+        started.elapsed().as_secs_f64() < 2.0,
+        "{:?}",
+        started.elapsed()
+    );
+}
