@@ -120,10 +120,6 @@ impl Broker {
         &self.connection
     }
 
-    pub fn client(&mut self) -> &mut KafkaClient {
-        &mut self.client
-    }
-
     /// Partition ids of `topic`, sorted.
     pub fn partitions(&self, topic: &str) -> Vec<i32> {
         let mut ids: Vec<i32> = self
@@ -161,11 +157,11 @@ impl Broker {
         loop {
             // A client whose reconnect failed has no metadata, and would skip every partition
             // and "succeed" with nothing: such an attempt fails with the reconnect's error.
-            let result = match fresh_client_needed {
-                true => self
-                    .reconnect()
-                    .and_then(|()| self.once(what, &mut request)),
-                false => self.once(what, &mut request),
+            let result = if fresh_client_needed {
+                self.reconnect()
+                    .and_then(|()| self.once(what, &mut request))
+            } else {
+                self.once(what, &mut request)
             };
             match result {
                 Ok(value) => return Ok(value),
@@ -243,9 +239,7 @@ impl Broker {
             })
             .cloned()
     }
-}
 
-impl Broker {
     fn new_client(&self) -> KafkaClient {
         new_client(&self.connection.brokers, &self.client_id, &self.configure)
     }

@@ -177,8 +177,10 @@ impl Consumer<'_> {
     /// Picks the partitions and where to start in each: the group's committed offsets when the
     /// group path works, `--from` otherwise.
     fn assign(&mut self) -> Result<(), Error> {
-        let topic = self.config.topic.clone();
-        let all = self.broker.partitions(&topic);
+        // The config outlives `self`'s borrows: no per-call copies of its strings.
+        let config = self.config;
+        let topic = config.topic.as_str();
+        let all = self.broker.partitions(topic);
         let partitions = if self.config.partitions.is_empty() {
             all
         } else {
@@ -187,20 +189,20 @@ impl Consumer<'_> {
                     "partition {p} does not exist: '{topic}' has partitions {all:?}"
                 )));
             }
-            self.config.partitions.clone()
+            config.partitions.clone()
         };
 
         let mut committed = BTreeMap::new();
         if self.config.use_group {
-            let group = self.config.group.clone();
+            let group = config.group.as_str();
             let what = format!("fetching committed offsets of group '{group}'");
             match self
                 .broker
-                .retry(&what, |c| c.fetch_group_topic_offset(&group, &topic))
+                .retry(&what, |c| c.fetch_group_topic_offset(group, topic))
             {
                 Ok(offsets) => {
                     self.commit = true;
-                    self.summary.group = Some(group);
+                    self.summary.group = Some(group.to_string());
                     for o in offsets.into_iter().filter(|o| o.offset >= 0) {
                         committed.insert(o.partition, o.offset);
                     }
@@ -236,9 +238,9 @@ impl Consumer<'_> {
             Start::Earliest => FetchOffset::Earliest,
             Start::Latest => FetchOffset::Latest,
         };
-        let topic = self.config.topic.clone();
+        let topic = self.config.topic.as_str();
         let offsets = self.broker.retry("looking up partition offsets", |c| {
-            c.fetch_topic_offsets(&topic, which)
+            c.fetch_topic_offsets(topic, which)
         })?;
         offsets
             .iter()
@@ -282,12 +284,12 @@ impl Consumer<'_> {
 
     /// One fetch round over every assigned partition.
     fn poll_once(&mut self) -> Result<Option<Stop>, Error> {
-        let topic = self.config.topic.clone();
+        let topic = self.config.topic.as_str();
         let requests: Vec<FetchPartition> = self
             .positions
             .iter()
             .map(|(&p, &offset)| {
-                FetchPartition::new(&topic, p, offset).with_max_bytes(self.max_bytes[&p])
+                FetchPartition::new(topic, p, offset).with_max_bytes(self.max_bytes[&p])
             })
             .collect();
         let responses = self
@@ -388,10 +390,11 @@ impl Consumer<'_> {
         key: &[u8],
         value: &[u8],
     ) -> Result<Option<Stop>, Error> {
-        let topic = self.config.topic.clone();
+        let config = self.config;
+        let topic = config.topic.as_str();
         match Order::parse(value) {
             Ok(order) => {
-                if let Err(e) = self.print(&topic, partition, offset, key, &order) {
+                if let Err(e) = self.print(topic, partition, offset, key, &order) {
                     return self.output_failed(e);
                 }
                 self.summary.received += 1;
@@ -399,11 +402,11 @@ impl Consumer<'_> {
             Err(reason) => {
                 self.summary.invalid += 1;
                 log::error!("{topic}/{partition} offset {offset}: invalid order: {reason}");
-                if let Some(dlq) = self.config.dlq_topic.clone() {
+                if let Some(dlq) = &config.dlq_topic {
                     let envelope =
-                        Envelope::new(&topic, partition, offset, key, value, reason.to_string())
+                        Envelope::new(topic, partition, offset, key, value, reason.to_string())
                             .to_json();
-                    self.dead_letter(&dlq, key, &envelope)?;
+                    self.dead_letter(dlq, key, &envelope)?;
                     self.summary.dead_lettered += 1;
                 }
             }
@@ -483,7 +486,7 @@ impl Consumer<'_> {
         if !self.commit {
             return Ok(());
         }
-        let topic = self.config.topic.clone();
+        let topic = self.config.topic.as_str();
         let moved: Vec<(i32, i64)> = self
             .positions
             .iter()
@@ -495,12 +498,12 @@ impl Consumer<'_> {
         }
         let offsets: Vec<CommitOffset> = moved
             .iter()
-            .map(|&(p, o)| CommitOffset::new(&topic, p, o))
+            .map(|&(p, o)| CommitOffset::new(topic, p, o))
             .collect();
-        let group = self.config.group.clone();
+        let group = self.config.group.as_str();
         self.broker
             .retry(&format!("committing offsets of group '{group}'"), |c| {
-                c.commit_offsets(&group, &offsets)
+                c.commit_offsets(group, &offsets)
             })?;
         self.committed.extend(moved);
         Ok(())

@@ -7,10 +7,6 @@ use std::time::{Duration, Instant};
 
 use crate::util::{self, run, run_with_stdin};
 
-fn ids_of(lines: &[serde_json::Value]) -> Vec<String> {
-    util::order_ids(lines)
-}
-
 #[test]
 fn a_broker_down_at_start_is_given_up_on_within_the_retry_bound() {
     let broker = format!("127.0.0.1:{}", util::free_port());
@@ -129,8 +125,8 @@ fn a_broker_restart_mid_run_loses_no_acknowledged_order() {
         "the run saw the broker go away: {stderr}"
     );
 
-    let consumed = ids_of(&util::read_back(&broker, &topic, &["--no-group"]).json_lines());
-    let (lost, duplicates) = util::lost_and_duplicates(&ids_of(&delivered), &consumed);
+    let consumed = util::order_ids(&util::read_back(&broker, &topic, &["--no-group"]).json_lines());
+    let (lost, duplicates) = util::lost_and_duplicates(&util::order_ids(&delivered), &consumed);
     println!("restart: 0 expected lost, {lost} lost; {duplicates} duplicates stored");
     assert_eq!(lost, 0);
 }
@@ -219,8 +215,9 @@ fn killing_the_partition_leader_of_a_3_node_cluster_loses_no_acknowledged_order(
         "{new_leader}"
     );
 
-    let consumed = ids_of(&util::read_back(&brokers, &topic, &["--no-group"]).json_lines());
-    let (lost, duplicates) = util::lost_and_duplicates(&ids_of(&delivered), &consumed);
+    let consumed =
+        util::order_ids(&util::read_back(&brokers, &topic, &["--no-group"]).json_lines());
+    let (lost, duplicates) = util::lost_and_duplicates(&util::order_ids(&delivered), &consumed);
     println!("leader kill: {lost} acknowledged orders lost, {duplicates} duplicates stored");
     assert_eq!(lost, 0);
 }
@@ -291,7 +288,7 @@ fn every_poison_case_on_stdin_is_reported_by_line_and_valid_lines_still_go() {
             "line {line}: {report:?} lacks {reason:?}"
         );
     }
-    assert_eq!(ids_of(&r.json_lines()), valid);
+    assert_eq!(util::order_ids(&r.json_lines()), valid);
     println!(
         "{} invalid stdin lines reported, {} valid lines delivered",
         cases.len(),
