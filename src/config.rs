@@ -1,30 +1,51 @@
 //! Command line and environment -> validated configuration, for both binaries. Pure: the
 //! environment comes in as a lookup function, so tests pass their own.
 //!
-//! Precedence: flag, then environment variable, then default.
+//! Every setting is one row of a table ([`PRODUCER`], [`CONSUMER`]): flag, short flag,
+//! environment variable, default, rule (type and range) and help line. The parser, the defaults
+//! and the option lines of `--help` ([`options_help`]) all read the same row, so they cannot
+//! disagree.
+//!
+//! Parsing takes two steps, as in ripgrep. First the flags are collected as written: nothing is
+//! checked and no environment variable is read, so `--help` and `--version` always work. Then
+//! each setting is resolved, flag first, else its environment variable, else its default, and
+//! checked against its rule. An environment variable set to the empty string counts as unset; an
+//! empty flag value is an error. A variable is only read (and so can only be wrong) when no flag
+//! overrides it. Every message names where the value came from, in one form,
+//! `<source> <value>: <what is wrong>`: `--batch-size 0: must be from 1 to 100000`, or
+//! `KAFKA_BATCH_SIZE=0: must be from 1 to 100000`.
 
 use std::ffi::OsString;
+use std::fmt;
 use std::time::Duration;
 
 use lexopt::prelude::*;
+use uuid::Uuid;
 
+use crate::order::{self, Invalid, Order};
 use crate::Error;
 
-pub const DEFAULT_BROKERS: &str = "localhost:9092";
-pub const DEFAULT_TOPIC: &str = "orders";
-pub const DEFAULT_GROUP: &str = "order_consumer_group";
-pub const DEFAULT_DLQ_SUFFIX: &str = ".dlq";
+/// Appended to the topic to name the dead-letter topic when none is given.
+const DLQ_SUFFIX: &str = ".dlq";
+/// Longest topic name Kafka accepts.
+pub const MAX_TOPIC_CHARS: usize = 249;
+/// Longest consumer group name we accept (Kafka sets none; this keeps requests small).
+pub const MAX_GROUP_CHARS: usize = 255;
+/// Largest fetch size per partition, given or grown to for a large record.
+pub const MAX_FETCH_BYTES: u64 = 64 * 1024 * 1024;
 
 /// How to reach the brokers and how hard to try.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Connection {
     pub brokers: Vec<String>,
-    /// Attempts per request before giving up (>= 1).
+    /// Attempts per request before giving up (1 to 1000).
     pub attempts: u32,
-    /// First pause between attempts; doubles up to 2 s.
+    /// First pause between attempts (at most 2 s); doubles up to 2 s.
     pub backoff: Duration,
-    /// Longest wait for any single answer from the broker.
+    /// Longest wait for any single answer from the broker (0.1 s to 1 hour).
     pub request_timeout: Duration,
+    /// Longest wait for a TCP connection to one broker (0.1 s to 300 s).
+    pub connect_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,12 +66,24 @@ pub enum Codec {
     None,
     Gzip,
     Snappy,
+    Lz4,
+    Zstd,
+}
+
+/// Which records of transactions the consumer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// Only committed ones: records of aborted or open transactions are skipped.
+    ReadCommitted,
+    /// Every record, as written.
+    ReadUncommitted,
 }
 
 /// Where the producer's orders come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    /// One order from `--user/--item/--quantity` (demo values where not given).
+    /// One order from `--user/--item/--quantity` (demo values where not given), already checked
+    /// with the order rules (and trimmed).
     One {
         user: String,
         item: String,
@@ -68,8 +101,13 @@ pub struct ProducerConfig {
     pub topic: String,
     pub input: Input,
     pub acks: Acks,
+    /// Idempotent produce (producer id and sequence numbers). Only ever true with `Acks::All`:
+    /// `--acks 0` or `1` turns it off, unless it was asked for explicitly (then it is an error).
+    pub idempotence: bool,
+    /// How long the broker waits for replicas; fits the protocol's i32 milliseconds.
     pub ack_timeout: Duration,
     pub compression: Codec,
+    /// Orders per produce request (1 to 100000).
     pub batch_size: usize,
     /// Orders per second; `None` is as fast as the broker takes them.
     pub rate: Option<f64>,
@@ -94,18 +132,29 @@ pub struct ConsumerConfig {
     /// `false` with `--no-group`: go straight to manual assignment.
     pub use_group: bool,
     pub start: Start,
-    /// Empty: every partition of the topic.
+    /// Empty: every partition of the topic. Sorted, without repeats.
     pub partitions: Vec<i32>,
     pub max_messages: Option<u64>,
     pub idle_timeout: Option<Duration>,
     /// Commit at least every this many records (and after each fetch).
     pub commit_every: u64,
     pub format: Format,
+    /// Always shorter than `connection.request_timeout`.
     pub fetch_wait: Duration,
     pub fetch_min_bytes: i32,
     pub fetch_max_bytes: i32,
-    /// `None` with `--no-dlq`.
+    /// `None` with `--no-dlq`; never the topic itself.
     pub dlq_topic: Option<String>,
+    pub isolation: Isolation,
+    /// How long the coordinator waits for a silent member (Java: session.timeout.ms).
+    pub session_timeout: Duration,
+    /// Pause between heartbeats; always shorter than `session_timeout`.
+    pub heartbeat_interval: Duration,
+    /// Longest time between polls, and how long a rejoin may take (Java: max.poll.interval.ms;
+    /// the join's rebalance timeout). Fits the protocol's i32 milliseconds.
+    pub max_poll_interval: Duration,
+    /// Static membership (Java: group.instance.id); `None` without `--instance-id`.
+    pub instance_id: Option<String>,
 }
 
 /// What the command line asks for.
@@ -116,96 +165,443 @@ pub enum Command<T> {
     Version,
 }
 
+/// One setting: everything the parser and the help text know about it. Built with [`flag`] and
+/// the methods below, one row per setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// The flag without its dashes.
+    pub long: &'static str,
+    pub short: Option<char>,
+    /// The value's name in the help (`N`, `SECS`); `None` for a flag without a value.
+    pub value: Option<&'static str>,
+    pub env: Option<&'static str>,
+    pub default: Fallback,
+    pub rule: Rule,
+    /// One line of help, without the range (which comes from `rule`).
+    pub help: &'static str,
+}
+
+/// A block of settings under one title in the help.
+#[derive(Debug, Clone, Copy)]
+pub struct Section {
+    pub title: &'static str,
+    pub settings: &'static [Setting],
+}
+
+/// What a setting is when neither its flag nor its environment variable gives it.
+#[derive(Debug, Clone, Copy)]
+pub enum Fallback {
+    /// This text, checked by the same rule as a value given by flag.
+    Value(&'static str),
+    /// No value; the text says what that means (shown in the help unless empty).
+    Absent(&'static str),
+}
+
+/// What a value must look like.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    /// A flag without a value.
+    Switch,
+    /// A flag without a value whose environment variable is `true` or `false`.
+    Bool,
+    /// A whole number from `min` to `max`.
+    Int { min: u64, max: u64 },
+    /// A number, decimals allowed, from `min` to `max`.
+    Decimal { min: f64, max: f64 },
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A Kafka topic name.
+    Topic,
+    /// A consumer group name.
+    Group,
+    /// `host:port[,host:port...]`.
+    Brokers,
+    /// `earliest`, `latest` or an offset.
+    Start,
+    /// The user or item of an order (the order's own rule).
+    OrderText,
+}
+
+impl Rule {
+    const fn int(min: u64, max: u64) -> Rule {
+        Rule::Int { min, max }
+    }
+
+    const fn decimal(min: f64, max: f64) -> Rule {
+        Rule::Decimal { min, max }
+    }
+
+    /// The range or the choices, as the help states them.
+    fn range(&self) -> Option<String> {
+        match self {
+            Rule::Switch | Rule::Brokers => None,
+            Rule::Bool => Some("true or false".into()),
+            Rule::Int { min, max } => Some(format!("{min} to {max}")),
+            Rule::Decimal { min, max } => Some(format!("{min} to {max}")),
+            Rule::Choice(words) => Some(match words.split_last() {
+                Some((last, [])) => last.to_string(),
+                Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                None => String::new(),
+            }),
+            Rule::Topic => Some(format!("1 to {MAX_TOPIC_CHARS} of a-z A-Z 0-9 . _ -")),
+            Rule::Group => Some(format!("1 to {MAX_GROUP_CHARS} characters")),
+            Rule::Start => Some(format!(
+                "earliest, latest or an offset from 0 to {}",
+                i64::MAX
+            )),
+            Rule::OrderText => Some(format!("1 to {} characters", order::MAX_TEXT_CHARS)),
+        }
+    }
+}
+
+/// A flag without a value, variable or default: the start of every row.
+const fn flag(long: &'static str) -> Setting {
+    Setting {
+        long,
+        short: None,
+        value: None,
+        env: None,
+        default: Fallback::Absent(""),
+        rule: Rule::Switch,
+        help: "",
+    }
+}
+
+impl Setting {
+    const fn short(self, c: char) -> Setting {
+        Setting {
+            short: Some(c),
+            ..self
+        }
+    }
+
+    /// Takes a value, checked by `rule`.
+    const fn value(self, name: &'static str, rule: Rule) -> Setting {
+        Setting {
+            value: Some(name),
+            rule,
+            ..self
+        }
+    }
+
+    const fn env(self, name: &'static str) -> Setting {
+        Setting {
+            env: Some(name),
+            ..self
+        }
+    }
+
+    const fn default(self, text: &'static str) -> Setting {
+        Setting {
+            default: Fallback::Value(text),
+            ..self
+        }
+    }
+
+    /// No default value; `meaning` says what happens without one.
+    const fn when_unset(self, meaning: &'static str) -> Setting {
+        Setting {
+            default: Fallback::Absent(meaning),
+            ..self
+        }
+    }
+
+    const fn help(self, text: &'static str) -> Setting {
+        Setting { help: text, ..self }
+    }
+}
+
+const FORMATS: Rule = Rule::Choice(&["human", "json"]);
+
+const CONNECTION: Section = Section {
+    title: "Connection",
+    settings: &[
+        flag("brokers")
+            .short('b')
+            .value("LIST", Rule::Brokers)
+            .env("KAFKA_BROKERS")
+            .default("localhost:9092")
+            .help("brokers to start from, host:port[,host:port...]"),
+        flag("retries")
+            .value("N", Rule::int(1, 1000))
+            .env("KAFKA_RETRIES")
+            .default("10")
+            .help("attempts per request"),
+        flag("retry-backoff-ms")
+            .value("MS", Rule::int(0, 2000))
+            .env("KAFKA_RETRY_BACKOFF_MS")
+            .default("200")
+            .help("first pause between attempts, doubling up to 2 s"),
+        flag("request-timeout")
+            .value("SECS", Rule::decimal(0.1, 3600.0))
+            .env("KAFKA_REQUEST_TIMEOUT")
+            .default("30")
+            .help("longest wait for any answer"),
+        flag("connect-timeout")
+            .value("SECS", Rule::decimal(0.1, 300.0))
+            .env("KAFKA_CONNECT_TIMEOUT")
+            .default("10")
+            .help("longest wait to connect to a broker"),
+    ],
+};
+
+const HELP: Setting = flag("help").short('h').help("print this help");
+const VERSION: Setting = flag("version").short('V').help("print the version");
+
+/// Every setting of `order-producer`, in help order.
+pub const PRODUCER: &[Section] = &[
+    Section {
+        title: "Orders",
+        settings: &[
+            flag("user")
+                .value("NAME", Rule::OrderText)
+                .default("demo-user")
+                .help("user of the one order"),
+            flag("item")
+                .value("NAME", Rule::OrderText)
+                .default("demo-item")
+                .help("item of the one order"),
+            flag("quantity")
+                .value("N", Rule::int(1, order::MAX_QUANTITY))
+                .default("1")
+                .help("quantity of the one order"),
+            flag("count")
+                .short('n')
+                .value("N", Rule::int(1, 1_000_000_000_000))
+                .help("send N random orders instead"),
+            flag("stdin").help("send the JSON lines of standard input instead"),
+            flag("strict").help("stop at the first invalid input line"),
+        ],
+    },
+    Section {
+        title: "Sending",
+        settings: &[
+            flag("topic")
+                .short('t')
+                .value("NAME", Rule::Topic)
+                .env("KAFKA_TOPIC")
+                .default("orders")
+                .help("topic to send to"),
+            flag("acks")
+                .value("ACKS", Rule::Choice(&["0", "1", "all", "-1"]))
+                .env("KAFKA_ACKS")
+                .default("all")
+                .help("acknowledgement to wait for"),
+            Setting {
+                rule: Rule::Bool,
+                ..flag("idempotence")
+                    .env("KAFKA_ENABLE_IDEMPOTENCE")
+                    .default("true")
+                    .help("store each order once even when a request is retried; needs --acks all")
+            },
+            flag("no-idempotence").help("turn idempotence off (--acks 0 or 1 does too)"),
+            flag("ack-timeout")
+                .value("SECS", Rule::decimal(0.0, 3600.0))
+                .env("KAFKA_ACK_TIMEOUT")
+                .default("10")
+                .help("how long the broker may wait for replicas"),
+            flag("compression")
+                .value(
+                    "CODEC",
+                    Rule::Choice(&["none", "gzip", "snappy", "lz4", "zstd"]),
+                )
+                .env("KAFKA_COMPRESSION")
+                .default("none")
+                .help("compression of each batch"),
+            flag("batch-size")
+                .value("N", Rule::int(1, 100_000))
+                .env("KAFKA_BATCH_SIZE")
+                .default("500")
+                .help("orders per produce request"),
+            flag("rate")
+                .value("N", Rule::decimal(0.001, 1_000_000.0))
+                .when_unset("unlimited")
+                .help("send at most N orders per second"),
+        ],
+    },
+    CONNECTION,
+    Section {
+        title: "Output",
+        settings: &[
+            flag("format")
+                .value("FORMAT", FORMATS)
+                .default("human")
+                .help("how to print deliveries"),
+            flag("quiet")
+                .short('q')
+                .help("print no deliveries, only the summary and errors"),
+            HELP,
+            VERSION,
+        ],
+    },
+];
+
+/// Every setting of `order-consumer`, in help order.
+pub const CONSUMER: &[Section] = &[
+    Section {
+        title: "Reading",
+        settings: &[
+            flag("topic")
+                .short('t')
+                .value("NAME", Rule::Topic)
+                .env("KAFKA_TOPIC")
+                .default("orders")
+                .help("topic to read"),
+            flag("from")
+                .value("POS", Rule::Start)
+                .env("KAFKA_FROM")
+                .default("earliest")
+                .help("where to start without a committed offset"),
+            flag("partition")
+                .short('p')
+                .value("P", Rule::int(0, i32::MAX as u64))
+                .when_unset("all")
+                .help("read only partition P; repeatable"),
+            flag("max-messages")
+                .short('n')
+                .value("N", Rule::int(1, 1_000_000_000_000))
+                .help("stop after N records, valid or not"),
+            flag("idle-timeout")
+                .value("SECS", Rule::decimal(0.0, 604_800.0))
+                .env("KAFKA_IDLE_TIMEOUT")
+                .when_unset("never")
+                .help("stop after SECS with nothing new"),
+            flag("isolation")
+                .value(
+                    "LEVEL",
+                    Rule::Choice(&["read_committed", "read_uncommitted"]),
+                )
+                .env("KAFKA_ISOLATION")
+                .default("read_committed")
+                .help("skip records of aborted transactions, or not"),
+        ],
+    },
+    Section {
+        title: "Group",
+        settings: &[
+            flag("group")
+                .short('g')
+                .value("NAME", Rule::Group)
+                .env("KAFKA_GROUP")
+                .default("order_consumer_group")
+                .help("consumer group, which stores the offsets"),
+            flag("no-group").help("skip the group: read partitions directly, commit nothing"),
+            flag("commit-every")
+                .value("N", Rule::int(1, 1_000_000))
+                .env("KAFKA_COMMIT_EVERY")
+                .default("100")
+                .help("commit at least every N records"),
+            flag("instance-id")
+                .value("ID", Rule::Topic)
+                .env("KAFKA_GROUP_INSTANCE_ID")
+                .when_unset("none")
+                .help("static membership: the same ID keeps its partitions across restarts"),
+            flag("session-timeout")
+                .value("SECS", Rule::decimal(1.0, 3600.0))
+                .env("KAFKA_SESSION_TIMEOUT")
+                .default("45")
+                .help("how long the group waits for a silent member"),
+            flag("heartbeat-interval")
+                .value("SECS", Rule::decimal(0.1, 3600.0))
+                .env("KAFKA_HEARTBEAT_INTERVAL")
+                .default("3")
+                .help("pause between heartbeats, below --session-timeout"),
+            flag("max-poll-interval")
+                .value("SECS", Rule::decimal(1.0, 86_400.0))
+                .env("KAFKA_MAX_POLL_INTERVAL")
+                .default("300")
+                .help("longest a member may take between polls, and to rejoin"),
+        ],
+    },
+    Section {
+        title: "Dead letters",
+        settings: &[
+            flag("dlq-topic")
+                .value("NAME", Rule::Topic)
+                .env("KAFKA_DLQ_TOPIC")
+                .when_unset("<topic>.dlq")
+                .help("topic for invalid records (not --topic)"),
+            flag("no-dlq").help("only log invalid records"),
+        ],
+    },
+    Section {
+        title: "Fetching",
+        settings: &[
+            flag("fetch-wait-ms")
+                .value("MS", Rule::int(0, 300_000))
+                .env("KAFKA_FETCH_WAIT_MS")
+                .default("500")
+                .help("longest broker wait per fetch, below --request-timeout"),
+            flag("fetch-min-bytes")
+                .value("N", Rule::int(1, MAX_FETCH_BYTES))
+                .env("KAFKA_FETCH_MIN_BYTES")
+                .default("1")
+                .help("bytes the broker waits for"),
+            flag("fetch-max-bytes")
+                .value("N", Rule::int(1024, MAX_FETCH_BYTES))
+                .env("KAFKA_FETCH_MAX_BYTES")
+                .default("1048576")
+                .help("bytes per partition and fetch, grown for a larger record"),
+        ],
+    },
+    CONNECTION,
+    Section {
+        title: "Output",
+        settings: &[
+            flag("format")
+                .value("FORMAT", FORMATS)
+                .default("human")
+                .help("how to print orders"),
+            HELP,
+            VERSION,
+        ],
+    },
+];
+
+/// Every setting of `table`, in order.
+fn settings(table: &'static [Section]) -> impl Iterator<Item = &'static Setting> {
+    table.iter().flat_map(|section| section.settings)
+}
+
+/// Looks a setting of `table` up by its flag; every name asked for is in the table.
+fn find(table: &'static [Section], long: &str) -> &'static Setting {
+    settings(table)
+        .find(|s| s.long == long)
+        .unwrap_or_else(|| panic!("--{long} is in the table"))
+}
+
 /// Parses the producer's arguments (without the program name).
 pub fn producer(
     args: impl IntoIterator<Item = OsString>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Command<ProducerConfig>, Error> {
-    let mut connection = connection_from_env(&env)?;
-    let mut topic = env_or(&env, "KAFKA_TOPIC", DEFAULT_TOPIC);
-    let mut acks = parse_acks(&env_or(&env, "KAFKA_ACKS", "1"))?;
-    let mut ack_timeout = secs_from_env(&env, "KAFKA_ACK_TIMEOUT", 10.0)?;
-    let mut compression = parse_codec(&env_or(&env, "KAFKA_COMPRESSION", "none"))?;
-    let mut batch_size: usize = number(&env_or(&env, "KAFKA_BATCH_SIZE", "500"), "batch size")?;
-    let mut user = None;
-    let mut item = None;
-    let mut quantity = None;
-    let mut count = None;
-    let mut stdin = false;
-    let mut rate = None;
-    let mut format = Format::Human;
-    let mut quiet = false;
-    let mut strict = false;
-
-    let mut parser = lexopt::Parser::from_args(args);
-    while let Some(arg) = parser.next().map_err(usage)? {
-        match arg {
-            Short('h') | Long("help") => return Ok(Command::Help),
-            Short('V') | Long("version") => return Ok(Command::Version),
-            Short('t') | Long("topic") => topic = text(&mut parser)?,
-            Long("user") => user = Some(text(&mut parser)?),
-            Long("item") => item = Some(text(&mut parser)?),
-            Long("quantity") => quantity = Some(number(&text(&mut parser)?, "--quantity")?),
-            Short('n') | Long("count") => count = Some(number(&text(&mut parser)?, "--count")?),
-            Long("stdin") => stdin = true,
-            Long("acks") => acks = parse_acks(&text(&mut parser)?)?,
-            Long("ack-timeout") => ack_timeout = seconds(&text(&mut parser)?, "--ack-timeout")?,
-            Long("compression") => compression = parse_codec(&text(&mut parser)?)?,
-            Long("batch-size") => batch_size = number(&text(&mut parser)?, "--batch-size")?,
-            Long("rate") => {
-                let r: f64 = number(&text(&mut parser)?, "--rate")?;
-                if !(r > 0.0 && r.is_finite()) {
-                    return Err(Error::Usage("--rate must be a positive number".into()));
-                }
-                rate = Some(r);
-            }
-            Long("format") => format = parse_format(&text(&mut parser)?)?,
-            Short('q') | Long("quiet") => quiet = true,
-            Long("strict") => strict = true,
-            other => {
-                let name = flag_name(&other);
-                let unexpected = usage(other.unexpected());
-                if !connection_flag(name.as_deref(), &mut parser, &mut connection)? {
-                    return Err(unexpected);
-                }
-            }
-        }
-    }
-
-    if batch_size == 0 {
-        return Err(Error::Usage("--batch-size must be at least 1".into()));
-    }
-    let one_order_flags = user.is_some() || item.is_some() || quantity.is_some();
-    let input = match (count, stdin) {
-        (Some(_), true) => {
-            return Err(Error::Usage(
-                "--count and --stdin exclude each other".into(),
-            ))
-        }
-        _ if one_order_flags && (count.is_some() || stdin) => return Err(Error::Usage(
-            "--user/--item/--quantity describe one order; they do not go with --count or --stdin"
-                .into(),
-        )),
-        (Some(n), false) => Input::Count(n),
-        (None, true) => Input::Stdin,
-        (None, false) => Input::One {
-            user: user.unwrap_or_else(|| "demo-user".into()),
-            item: item.unwrap_or_else(|| "demo-item".into()),
-            quantity: quantity.unwrap_or(1),
-        },
+    let r = match Resolver::collect(PRODUCER, args, &env)? {
+        Collected::Flags(r) => r,
+        Collected::Help => return Ok(Command::Help),
+        Collected::Version => return Ok(Command::Version),
     };
+    let input = r.input()?;
+    let (acks, idempotence) = r.acks_and_idempotence()?;
     Ok(Command::Run(ProducerConfig {
-        connection,
-        topic,
+        connection: r.connection()?,
+        topic: r.topic("topic")?.text,
         input,
         acks,
-        ack_timeout,
-        compression,
-        batch_size,
-        rate,
-        format,
-        quiet,
-        strict,
+        idempotence,
+        ack_timeout: required(r.secs("ack-timeout")?),
+        compression: match required(r.choice("compression")?) {
+            "none" => Codec::None,
+            "gzip" => Codec::Gzip,
+            "snappy" => Codec::Snappy,
+            "lz4" => Codec::Lz4,
+            "zstd" => Codec::Zstd,
+            other => unreachable!("--compression {other} is not in the table"),
+        },
+        batch_size: required(r.int("batch-size")?),
+        rate: r.decimal("rate")?,
+        format: r.format()?,
+        quiet: r.switch("quiet"),
+        strict: r.switch("strict"),
     }))
 }
 
@@ -214,207 +610,641 @@ pub fn consumer(
     args: impl IntoIterator<Item = OsString>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Command<ConsumerConfig>, Error> {
-    let mut connection = connection_from_env(&env)?;
-    let mut topic = env_or(&env, "KAFKA_TOPIC", DEFAULT_TOPIC);
-    let mut group = env_or(&env, "KAFKA_GROUP", DEFAULT_GROUP);
-    let mut use_group = true;
-    let mut start = parse_start(&env_or(&env, "KAFKA_FROM", "earliest"))?;
-    let mut partitions = Vec::new();
-    let mut max_messages = None;
-    let mut idle_timeout = match env("KAFKA_IDLE_TIMEOUT") {
-        Some(v) => Some(seconds(&v, "KAFKA_IDLE_TIMEOUT")?),
-        None => None,
+    let r = match Resolver::collect(CONSUMER, args, &env)? {
+        Collected::Flags(r) => r,
+        Collected::Help => return Ok(Command::Help),
+        Collected::Version => return Ok(Command::Version),
     };
-    let mut commit_every = number(
-        &env_or(&env, "KAFKA_COMMIT_EVERY", "100"),
-        "KAFKA_COMMIT_EVERY",
-    )?;
-    let mut format = Format::Human;
-    let mut fetch_wait = Duration::from_millis(number(
-        &env_or(&env, "KAFKA_FETCH_WAIT_MS", "500"),
-        "KAFKA_FETCH_WAIT_MS",
-    )?);
-    let mut fetch_min_bytes = number(
-        &env_or(&env, "KAFKA_FETCH_MIN_BYTES", "1"),
-        "fetch min bytes",
-    )?;
-    let mut fetch_max_bytes = number(
-        &env_or(&env, "KAFKA_FETCH_MAX_BYTES", "1048576"),
-        "fetch max bytes",
-    )?;
-    let mut dlq_topic = env("KAFKA_DLQ_TOPIC");
-    let mut no_dlq = false;
+    let connection = r.connection()?;
+    let topic = r.topic("topic")?;
 
-    let mut parser = lexopt::Parser::from_args(args);
-    while let Some(arg) = parser.next().map_err(usage)? {
-        match arg {
-            Short('h') | Long("help") => return Ok(Command::Help),
-            Short('V') | Long("version") => return Ok(Command::Version),
-            Short('t') | Long("topic") => topic = text(&mut parser)?,
-            Short('g') | Long("group") => group = text(&mut parser)?,
-            Long("no-group") => use_group = false,
-            Long("from") => start = parse_start(&text(&mut parser)?)?,
-            Short('p') | Long("partition") => {
-                partitions.push(number(&text(&mut parser)?, "--partition")?)
-            }
-            Short('n') | Long("max-messages") => {
-                max_messages = Some(number(&text(&mut parser)?, "--max-messages")?)
-            }
-            Long("idle-timeout") => {
-                idle_timeout = Some(seconds(&text(&mut parser)?, "--idle-timeout")?)
-            }
-            Long("commit-every") => commit_every = number(&text(&mut parser)?, "--commit-every")?,
-            Long("format") => format = parse_format(&text(&mut parser)?)?,
-            Long("fetch-wait-ms") => {
-                fetch_wait = Duration::from_millis(number(&text(&mut parser)?, "--fetch-wait-ms")?)
-            }
-            Long("fetch-min-bytes") => {
-                fetch_min_bytes = number(&text(&mut parser)?, "--fetch-min-bytes")?
-            }
-            Long("fetch-max-bytes") => {
-                fetch_max_bytes = number(&text(&mut parser)?, "--fetch-max-bytes")?
-            }
-            Long("dlq-topic") => dlq_topic = Some(text(&mut parser)?),
-            Long("no-dlq") => no_dlq = true,
-            other => {
-                let name = flag_name(&other);
-                let unexpected = usage(other.unexpected());
-                if !connection_flag(name.as_deref(), &mut parser, &mut connection)? {
-                    return Err(unexpected);
-                }
+    let use_group = !r.switch("no-group");
+    if !use_group {
+        for long in ["group", "instance-id"] {
+            if let Some(given) = r.flag(long)? {
+                return Err(usage(&given, "does not go with --no-group"));
             }
         }
     }
-    if fetch_max_bytes < 1024 {
-        return Err(Error::Usage(
-            "--fetch-max-bytes must be at least 1024".into(),
-        ));
+    // Without a group, KAFKA_GROUP and KAFKA_GROUP_INSTANCE_ID do not matter, and so cannot be
+    // wrong.
+    let (group, instance_id) = match use_group {
+        true => (r.group("group")?, r.kafka_name("instance-id")?),
+        false => (String::new(), None),
+    };
+    let session_timeout = required(r.secs("session-timeout")?);
+    let heartbeat_interval = required(r.secs("heartbeat-interval")?);
+    if use_group && heartbeat_interval >= session_timeout {
+        return Err(r.not_shorter(
+            ("heartbeat-interval", "the heartbeat interval", "s"),
+            ("session-timeout", "the session timeout", "s"),
+        )?);
     }
-    if commit_every == 0 {
-        return Err(Error::Usage("--commit-every must be at least 1".into()));
-    }
-    if group.is_empty() {
-        return Err(Error::Usage("--group must not be empty".into()));
-    }
-    partitions.sort_unstable();
-    partitions.dedup();
-    let dlq_topic = if no_dlq {
+
+    let dlq_topic = if r.switch("no-dlq") {
+        if let Some(dlq) = r.flag("dlq-topic")? {
+            return Err(usage(&dlq, "does not go with --no-dlq"));
+        }
         None
     } else {
-        Some(dlq_topic.unwrap_or_else(|| format!("{topic}{DEFAULT_DLQ_SUFFIX}")))
+        Some(r.dlq_topic(&topic)?)
     };
+
+    let fetch_wait = required(r.millis("fetch-wait-ms")?);
+    if fetch_wait >= connection.request_timeout {
+        return Err(r.not_shorter(
+            ("fetch-wait-ms", "the fetch wait", "ms"),
+            ("request-timeout", "the request timeout", "s"),
+        )?);
+    }
+
+    let mut partitions = r.all_ints("partition")?;
+    partitions.sort_unstable();
+    partitions.dedup();
     Ok(Command::Run(ConsumerConfig {
         connection,
-        topic,
+        topic: topic.text,
         group,
         use_group,
-        start,
+        start: required(r.start("from")?),
         partitions,
-        max_messages,
-        idle_timeout,
-        commit_every,
-        format,
+        max_messages: r.int("max-messages")?,
+        idle_timeout: r.secs("idle-timeout")?,
+        commit_every: required(r.int("commit-every")?),
+        format: r.format()?,
         fetch_wait,
-        fetch_min_bytes,
-        fetch_max_bytes,
+        fetch_min_bytes: required(r.int("fetch-min-bytes")?),
+        fetch_max_bytes: required(r.int("fetch-max-bytes")?),
         dlq_topic,
+        isolation: match required(r.choice("isolation")?) {
+            "read_committed" => Isolation::ReadCommitted,
+            "read_uncommitted" => Isolation::ReadUncommitted,
+            other => unreachable!("--isolation {other} is not in the table"),
+        },
+        session_timeout,
+        heartbeat_interval,
+        max_poll_interval: required(r.secs("max-poll-interval")?),
+        instance_id,
     }))
 }
 
-fn connection_from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Connection, Error> {
-    Ok(Connection {
-        brokers: broker_list(&env_or(env, "KAFKA_BROKERS", DEFAULT_BROKERS))?,
-        attempts: attempts(&env_or(env, "KAFKA_RETRIES", "10"))?,
-        backoff: Duration::from_millis(number(
-            &env_or(env, "KAFKA_RETRY_BACKOFF_MS", "200"),
-            "KAFKA_RETRY_BACKOFF_MS",
-        )?),
-        request_timeout: secs_from_env(env, "KAFKA_REQUEST_TIMEOUT", 30.0)?,
-    })
-}
-
-/// The flags both binaries share; returns whether `arg` was one of them.
-fn connection_flag(
-    name: Option<&str>,
-    parser: &mut lexopt::Parser,
-    connection: &mut Connection,
-) -> Result<bool, Error> {
-    match name.unwrap_or_default() {
-        "b" | "brokers" => connection.brokers = broker_list(&text(parser)?)?,
-        "retries" => connection.attempts = attempts(&text(parser)?)?,
-        "retry-backoff-ms" => {
-            connection.backoff =
-                Duration::from_millis(number(&text(parser)?, "--retry-backoff-ms")?)
+/// The option lines of `--help` for `table`: one block per section. Each option shows its
+/// flags, value, help and range, then its environment variable and default.
+pub fn options_help(table: &[Section]) -> String {
+    let mut out = String::new();
+    for section in table {
+        out.push_str(&format!("\n{}:\n", section.title));
+        for s in section.settings {
+            option_help(&mut out, s);
         }
-        "request-timeout" => {
-            connection.request_timeout = seconds(&text(parser)?, "--request-timeout")?
+    }
+    out
+}
+
+fn option_help(out: &mut String, s: &Setting) {
+    let flags = match s.short {
+        Some(c) => format!("  -{c}, --{}", s.long),
+        None => format!("      --{}", s.long),
+    };
+    let value = s.value.map(|v| format!(" {v}")).unwrap_or_default();
+    let mut words: Vec<String> = s.help.split(' ').map(String::from).collect();
+    if let Some(range) = s.rule.range().filter(|_| s.value.is_some()) {
+        let range = format!("({range})");
+        // A range is read as one: it moves to the next line whole when it fits there.
+        if range.len() <= HELP_WIDTH - HELP_COLUMN {
+            words.push(range);
+        } else {
+            words.extend(range.split(' ').map(String::from));
         }
-        _ => return Ok(false),
     }
-    Ok(true)
-}
-
-fn flag_name(arg: &lexopt::Arg) -> Option<String> {
-    match arg {
-        Short(c) => Some(c.to_string()),
-        Long(name) => Some(name.to_string()),
-        Value(_) => None,
+    fill(out, &format!("{flags}{value}"), &words);
+    let mut notes = Vec::new();
+    match (s.env, s.rule) {
+        (Some(env), Rule::Bool) => notes.push(format!("[env: {env}=true|false]")),
+        (Some(env), _) => notes.push(format!("[env: {env}]")),
+        (None, _) => {}
     }
-}
-
-fn env_or(env: &impl Fn(&str) -> Option<String>, name: &str, default: &str) -> String {
-    env(name)
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_string())
-}
-
-fn secs_from_env(
-    env: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: f64,
-) -> Result<Duration, Error> {
-    match env(name).filter(|v| !v.is_empty()) {
-        Some(v) => seconds(&v, name),
-        None => Ok(Duration::from_secs_f64(default)),
+    match s.default {
+        Fallback::Value(v) | Fallback::Absent(v) if !v.is_empty() => {
+            notes.push(format!("[default: {v}]"))
+        }
+        _ => {}
+    }
+    if !notes.is_empty() {
+        fill(out, "", &notes);
     }
 }
 
-fn text(parser: &mut lexopt::Parser) -> Result<String, Error> {
-    let value = parser.value().map_err(usage)?;
-    value
-        .into_string()
-        .map_err(|v| Error::Usage(format!("{v:?} is not valid UTF-8")))
+/// Where option help starts, and where no help line goes past.
+const HELP_COLUMN: usize = 30;
+const HELP_WIDTH: usize = 80;
+
+/// Writes `words` as lines that start at the help column and end before the width, the first
+/// one after `lead` (on a line of its own when `lead` leaves no room for two spaces).
+fn fill(out: &mut String, lead: &str, words: &[String]) {
+    let mut line = lead.to_string();
+    if line.len() + 2 > HELP_COLUMN {
+        out.push_str(&line);
+        out.push('\n');
+        line.clear();
+    }
+    let mut empty = true;
+    for word in words {
+        if !empty && line.len() + 1 + word.len() > HELP_WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+            empty = true;
+        }
+        if empty {
+            line = format!("{line:HELP_COLUMN$}{word}");
+            empty = false;
+        } else {
+            line.push(' ');
+            line.push_str(word);
+        }
+    }
+    out.push_str(&line);
+    out.push('\n');
 }
 
-fn usage(e: lexopt::Error) -> Error {
+/// A wait as cross-checks name it: its flag, what it is, its unit.
+type Wait = (&'static str, &'static str, &'static str);
+
+/// Where a value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Flag(&'static str),
+    Env(&'static str),
+    Default,
+}
+
+/// A value with its source; shows as in messages: `--batch-size 0`, `KAFKA_BATCH_SIZE=0`,
+/// `default 500`, or `--quiet` for a flag without a value.
+#[derive(Debug, Clone)]
+struct Given {
+    source: Source,
+    text: String,
+}
+
+impl fmt::Display for Given {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = shown(&self.text);
+        match self.source {
+            // Empty flag values are refused, so an empty one is a flag that takes none.
+            Source::Flag(long) if self.text.is_empty() => write!(f, "--{long}"),
+            Source::Flag(long) => write!(f, "--{long} {shown}"),
+            Source::Env(name) => write!(f, "{name}={shown}"),
+            Source::Default => write!(f, "default {shown}"),
+        }
+    }
+}
+
+/// A value as messages show it: as is when it is a short plain word, else quoted (and cut
+/// short, so one bad value cannot flood the terminal).
+fn shown(text: &str) -> String {
+    const SHOWN: usize = 40;
+    let plain = |c: char| c.is_alphanumeric() || "._-:,+/@<>".contains(c);
+    if !text.is_empty() && text.chars().count() <= SHOWN && text.chars().all(plain) {
+        text.to_string()
+    } else if text.chars().count() <= SHOWN {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(SHOWN).collect();
+        format!("{head:?}...")
+    }
+}
+
+fn usage(given: &Given, what: &str) -> Error {
+    Error::Usage(format!("{given}: {what}"))
+}
+
+enum Collected<'e> {
+    Flags(Resolver<'e>),
+    Help,
+    Version,
+}
+
+/// The flags as given, and the environment: resolves each setting on demand.
+struct Resolver<'e> {
+    table: &'static [Section],
+    /// In command-line order; `None` for a flag without a value.
+    flags: Vec<(&'static Setting, Option<OsString>)>,
+    env: &'e dyn Fn(&str) -> Option<String>,
+}
+
+impl<'e> Resolver<'e> {
+    /// Step one: the flags as written. Only unknown flags and missing values are errors here.
+    fn collect(
+        table: &'static [Section],
+        args: impl IntoIterator<Item = OsString>,
+        env: &'e dyn Fn(&str) -> Option<String>,
+    ) -> Result<Collected<'e>, Error> {
+        let mut parser = lexopt::Parser::from_args(args);
+        let mut flags = Vec::new();
+        while let Some(arg) = parser.next().map_err(lexopt_error)? {
+            let setting = match &arg {
+                Short(c) => settings(table).find(|s| s.short == Some(*c)),
+                Long(name) => settings(table).find(|s| s.long == *name),
+                Value(_) => None,
+            };
+            let Some(setting) = setting else {
+                return Err(lexopt_error(arg.unexpected()));
+            };
+            match setting.long {
+                "help" => return Ok(Collected::Help),
+                "version" => return Ok(Collected::Version),
+                _ => {}
+            }
+            let value = match setting.value {
+                Some(_) => Some(parser.value().map_err(lexopt_error)?),
+                None => None,
+            };
+            flags.push((setting, value));
+        }
+        Ok(Collected::Flags(Resolver { table, flags, env }))
+    }
+
+    fn switch(&self, long: &str) -> bool {
+        self.flags.iter().any(|(s, _)| s.long == long)
+    }
+
+    /// Every value given by flag to `long`, in order.
+    fn flag_values(&self, long: &str) -> Result<Vec<Given>, Error> {
+        let setting = find(self.table, long);
+        let mut values = Vec::new();
+        for (s, value) in &self.flags {
+            if s.long != long {
+                continue;
+            }
+            let source = Source::Flag(setting.long);
+            let text = match value {
+                None => String::new(),
+                Some(os) => match os.to_str() {
+                    Some("") => {
+                        return Err(Error::Usage(format!(
+                            "--{long} \"\": must not be empty (leave the flag out for the default)"
+                        )))
+                    }
+                    Some(text) => text.to_string(),
+                    None => {
+                        return Err(Error::Usage(format!(
+                            "--{long} {os:?}: must be valid UTF-8"
+                        )))
+                    }
+                },
+            };
+            values.push(Given { source, text });
+        }
+        Ok(values)
+    }
+
+    /// The last value given by flag, if any.
+    fn flag(&self, long: &str) -> Result<Option<Given>, Error> {
+        Ok(self.flag_values(long)?.pop())
+    }
+
+    /// Step two: flag, else environment variable (unless empty), else default.
+    fn get(&self, long: &str) -> Result<Option<Given>, Error> {
+        if let Some(given) = self.flag(long)? {
+            return Ok(Some(given));
+        }
+        let setting = find(self.table, long);
+        if let Some(name) = setting.env {
+            if let Some(text) = (self.env)(name).filter(|v| !v.is_empty()) {
+                return Ok(Some(Given {
+                    source: Source::Env(name),
+                    text,
+                }));
+            }
+        }
+        Ok(match setting.default {
+            Fallback::Value(text) => Some(Given {
+                source: Source::Default,
+                text: text.to_string(),
+            }),
+            Fallback::Absent(_) => None,
+        })
+    }
+
+    /// Like `get`, for a setting that has a default.
+    fn given(&self, long: &str) -> Result<Given, Error> {
+        Ok(required(self.get(long)?))
+    }
+
+    /// Checks the value of `long` against its rule with `check`.
+    fn checked<T>(
+        &self,
+        long: &str,
+        check: impl Fn(&Rule, &str) -> Result<T, String>,
+    ) -> Result<Option<T>, Error> {
+        let rule = find(self.table, long).rule;
+        match self.get(long)? {
+            Some(given) => check(&rule, &given.text)
+                .map(Some)
+                .map_err(|what| usage(&given, &what)),
+            None => Ok(None),
+        }
+    }
+
+    fn int<T: TryFrom<u64>>(&self, long: &str) -> Result<Option<T>, Error> {
+        self.checked(long, whole)
+    }
+
+    /// Every value given to a repeatable flag.
+    fn all_ints<T: TryFrom<u64>>(&self, long: &str) -> Result<Vec<T>, Error> {
+        let rule = find(self.table, long).rule;
+        self.flag_values(long)?
+            .iter()
+            .map(|given| whole(&rule, &given.text).map_err(|what| usage(given, &what)))
+            .collect()
+    }
+
+    fn decimal(&self, long: &str) -> Result<Option<f64>, Error> {
+        self.checked(long, decimal)
+    }
+
+    fn secs(&self, long: &str) -> Result<Option<Duration>, Error> {
+        Ok(self.decimal(long)?.map(Duration::from_secs_f64))
+    }
+
+    fn millis(&self, long: &str) -> Result<Option<Duration>, Error> {
+        Ok(self.int(long)?.map(Duration::from_millis))
+    }
+
+    fn choice(&self, long: &str) -> Result<Option<&'static str>, Error> {
+        self.checked(long, choice)
+    }
+
+    fn format(&self) -> Result<Format, Error> {
+        Ok(match required(self.choice("format")?) {
+            "human" => Format::Human,
+            "json" => Format::Json,
+            other => unreachable!("--format {other} is not in the table"),
+        })
+    }
+
+    fn start(&self, long: &str) -> Result<Option<Start>, Error> {
+        self.checked(long, |rule, text| match text.trim() {
+            "earliest" => Ok(Start::Earliest),
+            "latest" => Ok(Start::Latest),
+            offset => match offset.parse::<i64>() {
+                Ok(o) if o >= 0 => Ok(Start::Offset(o)),
+                _ => Err(format!("must be {}", rule.range().unwrap_or_default())),
+            },
+        })
+    }
+
+    /// The error for a wait that is not shorter than the one it must fit in, blaming the value
+    /// the user chose (a default is not a choice). Each wait is (flag, what it is, unit).
+    fn not_shorter(&self, short: Wait, long: Wait) -> Result<Error, Error> {
+        let (short_given, long_given) = (self.given(short.0)?, self.given(long.0)?);
+        Ok(match long_given.source {
+            Source::Default => usage(
+                &short_given,
+                &format!("must be shorter than {} ({long_given} {})", long.1, long.2),
+            ),
+            _ => usage(
+                &long_given,
+                &format!(
+                    "must be longer than {} ({short_given} {})",
+                    short.1, short.2
+                ),
+            ),
+        })
+    }
+
+    /// An optional name under Kafka's rule for topic names (also that of group instance ids).
+    fn kafka_name(&self, long: &str) -> Result<Option<String>, Error> {
+        match self.get(long)? {
+            Some(given) => match topic_name(&given.text) {
+                Ok(()) => Ok(Some(given.text)),
+                Err(what) => Err(usage(&given, &what)),
+            },
+            None => Ok(None),
+        }
+    }
+
+    fn topic(&self, long: &str) -> Result<Given, Error> {
+        let given = self.given(long)?;
+        match topic_name(&given.text) {
+            Ok(()) => Ok(given),
+            Err(what) => Err(usage(&given, &what)),
+        }
+    }
+
+    fn group(&self, long: &str) -> Result<String, Error> {
+        let given = self.given(long)?;
+        let chars = given.text.chars().count();
+        if chars > MAX_GROUP_CHARS {
+            return Err(usage(
+                &given,
+                &format!("must be at most {MAX_GROUP_CHARS} characters, got {chars}"),
+            ));
+        }
+        if given.text.chars().any(char::is_control) {
+            return Err(usage(&given, "must not contain control characters"));
+        }
+        Ok(given.text)
+    }
+
+    /// The dead-letter topic: given, or `<topic>.dlq`; never the topic itself.
+    fn dlq_topic(&self, topic: &Given) -> Result<String, Error> {
+        match self.get("dlq-topic")? {
+            Some(given) => {
+                topic_name(&given.text).map_err(|what| usage(&given, &what))?;
+                if given.text == topic.text {
+                    return Err(usage(
+                        &given,
+                        &format!(
+                            "must differ from the topic read ({topic}), or its dead letters \
+                             would be read again"
+                        ),
+                    ));
+                }
+                Ok(given.text)
+            }
+            None => {
+                let dlq = format!("{}{DLQ_SUFFIX}", topic.text);
+                topic_name(&dlq).map_err(|_| {
+                    usage(
+                        topic,
+                        &format!(
+                            "too long to name its dead-letter topic '<topic>{DLQ_SUFFIX}' \
+                             (at most {MAX_TOPIC_CHARS} characters): give --dlq-topic or --no-dlq"
+                        ),
+                    )
+                })?;
+                Ok(dlq)
+            }
+        }
+    }
+
+    fn connection(&self) -> Result<Connection, Error> {
+        let brokers = self.given("brokers")?;
+        Ok(Connection {
+            brokers: broker_list(&brokers.text).map_err(|what| usage(&brokers, &what))?,
+            attempts: required(self.int("retries")?),
+            backoff: required(self.millis("retry-backoff-ms")?),
+            request_timeout: required(self.secs("request-timeout")?),
+            connect_timeout: required(self.secs("connect-timeout")?),
+        })
+    }
+
+    /// `--count`, `--stdin` or the one order, checked with the order rules.
+    fn input(&self) -> Result<Input, Error> {
+        let count = self.flag("count")?;
+        let stdin = self.switch("stdin");
+        if let (Some(count), true) = (&count, stdin) {
+            return Err(usage(count, "does not go with --stdin"));
+        }
+        let one_order = ["user", "item", "quantity"]
+            .into_iter()
+            .find_map(|long| self.flag(long).transpose())
+            .transpose()?;
+        if let Some(given) = one_order {
+            if count.is_some() || stdin {
+                let other = if stdin { "--stdin" } else { "--count" };
+                return Err(usage(
+                    &given,
+                    &format!("does not go with {other} (it describes the one order)"),
+                ));
+            }
+        }
+        if stdin {
+            return Ok(Input::Stdin);
+        }
+        if let Some(n) = self.int("count")? {
+            return Ok(Input::Count(n));
+        }
+        let user = self.given("user")?;
+        let item = self.given("item")?;
+        let quantity: u64 = required(self.int("quantity")?);
+        // The order rules, on an id that is not used: the producer gives the order its own.
+        match Order::new(Uuid::nil(), &user.text, &item.text, quantity) {
+            Ok(order) => Ok(Input::One {
+                user: order.user().to_string(),
+                item: order.item().to_string(),
+                quantity: order.quantity(),
+            }),
+            Err(Invalid::Field { field, rule }) => Err(match field {
+                "user" => usage(&user, &rule),
+                "item" => usage(&item, &rule),
+                _ => usage(&self.given("quantity")?, &rule),
+            }),
+            Err(other) => Err(Error::Usage(other.to_string())),
+        }
+    }
+
+    /// `--acks` and idempotence. Acks 0 or 1 turn idempotence off, unless it was asked for by
+    /// `--idempotence` or `KAFKA_ENABLE_IDEMPOTENCE=true`: then the two disagree.
+    fn acks_and_idempotence(&self) -> Result<(Acks, bool), Error> {
+        let acks = match required(self.choice("acks")?) {
+            "0" => Acks::None,
+            "1" => Acks::Leader,
+            "all" | "-1" => Acks::All,
+            other => unreachable!("--acks {other} is not in the table"),
+        };
+        let last_switch = self
+            .flags
+            .iter()
+            .rev()
+            .find(|(s, _)| matches!(s.long, "idempotence" | "no-idempotence"));
+        let (idempotence, explicit) = match last_switch {
+            Some((s, _)) => (s.long == "idempotence", self.flag(s.long)?),
+            None => {
+                let given = self.given("idempotence")?;
+                let on = match given.text.trim().to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(usage(&given, "must be true or false")),
+                };
+                let explicit = (given.source != Source::Default).then_some(given);
+                (on, explicit)
+            }
+        };
+        if idempotence && acks != Acks::All {
+            if let Some(asked) = explicit {
+                return Err(usage(
+                    &self.given("acks")?,
+                    &format!("does not go with {asked}: idempotence needs --acks all"),
+                ));
+            }
+        }
+        Ok((acks, idempotence && acks == Acks::All))
+    }
+}
+
+/// The value of a setting that has a default, so is always there.
+fn required<T>(value: Option<T>) -> T {
+    value.expect("a setting with a default always has a value")
+}
+
+fn lexopt_error(e: lexopt::Error) -> Error {
     Error::Usage(e.to_string())
 }
 
-fn number<T: std::str::FromStr>(value: &str, what: &str) -> Result<T, Error> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| Error::Usage(format!("{what}: {value:?} is not a valid number")))
-}
-
-fn seconds(value: &str, what: &str) -> Result<Duration, Error> {
-    let s: f64 = number(value, what)?;
-    if !(s >= 0.0 && s.is_finite() && s < 1e9) {
-        return Err(Error::Usage(format!(
-            "{what}: {value:?} is not a number of seconds"
-        )));
-    }
-    Ok(Duration::from_secs_f64(s))
-}
-
-fn attempts(value: &str) -> Result<u32, Error> {
-    match number(value, "--retries")? {
-        0 => Err(Error::Usage("--retries must be at least 1".into())),
-        n => Ok(n),
+/// A whole number within an `Int` rule's range.
+fn whole<T: TryFrom<u64>>(rule: &Rule, text: &str) -> Result<T, String> {
+    let Rule::Int { min, max } = *rule else {
+        unreachable!("a whole number setting has an Int rule")
+    };
+    let text = text.trim();
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let is_number = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    match text.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => {
+            T::try_from(n).map_err(|_| format!("must be from {min} to {max}"))
+        }
+        _ if is_number => Err(format!("must be from {min} to {max}")),
+        _ => Err(format!("must be a whole number from {min} to {max}")),
     }
 }
 
-fn broker_list(value: &str) -> Result<Vec<String>, Error> {
+/// A number, decimals allowed, within a `Decimal` rule's range.
+fn decimal(rule: &Rule, text: &str) -> Result<f64, String> {
+    let Rule::Decimal { min, max } = *rule else {
+        unreachable!("a decimal setting has a Decimal rule")
+    };
+    match text.trim().parse::<f64>() {
+        Ok(x) if x >= min && x <= max => Ok(x),
+        Ok(_) => Err(format!("must be from {min} to {max}")),
+        Err(_) => Err(format!("must be a number from {min} to {max}")),
+    }
+}
+
+fn choice(rule: &Rule, text: &str) -> Result<&'static str, String> {
+    let Rule::Choice(words) = *rule else {
+        unreachable!("a choice setting has a Choice rule")
+    };
+    words
+        .iter()
+        .find(|w| **w == text.trim())
+        .copied()
+        .ok_or_else(|| format!("must be {}", rule.range().unwrap_or_default()))
+}
+
+/// Kafka's rule for topic names.
+fn topic_name(name: &str) -> Result<(), String> {
+    let chars = name.chars().count();
+    if chars > MAX_TOPIC_CHARS {
+        return Err(format!(
+            "must be at most {MAX_TOPIC_CHARS} characters, got {chars}"
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err("must not be '.' or '..'".into());
+    }
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        Some(c) => Err(format!("may only hold a-z A-Z 0-9 . _ - (not {:?})", c)),
+        None => Ok(()),
+    }
+}
+
+fn broker_list(value: &str) -> Result<Vec<String>, String> {
     let brokers: Vec<String> = value
         .split(',')
         .map(str::trim)
@@ -422,64 +1252,17 @@ fn broker_list(value: &str) -> Result<Vec<String>, Error> {
         .map(String::from)
         .collect();
     if brokers.is_empty() {
-        return Err(Error::Usage(
-            "--brokers needs at least one host:port".into(),
-        ));
+        return Err("needs at least one host:port".into());
     }
     for b in &brokers {
-        let port_ok = b
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        let port_ok = b.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
         if !port_ok {
-            return Err(Error::Usage(format!("broker {b:?} is not host:port")));
+            return Err(format!("{} is not host:port (port 1 to 65535)", shown(b)));
         }
     }
     Ok(brokers)
-}
-
-fn parse_acks(value: &str) -> Result<Acks, Error> {
-    match value {
-        "0" => Ok(Acks::None),
-        "1" => Ok(Acks::Leader),
-        "all" | "-1" => Ok(Acks::All),
-        _ => Err(Error::Usage(format!(
-            "--acks: {value:?} is not 0, 1 or all"
-        ))),
-    }
-}
-
-fn parse_codec(value: &str) -> Result<Codec, Error> {
-    match value {
-        "none" => Ok(Codec::None),
-        "gzip" => Ok(Codec::Gzip),
-        "snappy" => Ok(Codec::Snappy),
-        _ => Err(Error::Usage(format!(
-            "--compression: {value:?} is not none, gzip or snappy"
-        ))),
-    }
-}
-
-fn parse_format(value: &str) -> Result<Format, Error> {
-    match value {
-        "human" => Ok(Format::Human),
-        "json" => Ok(Format::Json),
-        _ => Err(Error::Usage(format!(
-            "--format: {value:?} is not human or json"
-        ))),
-    }
-}
-
-fn parse_start(value: &str) -> Result<Start, Error> {
-    match value {
-        "earliest" => Ok(Start::Earliest),
-        "latest" => Ok(Start::Latest),
-        n => match n.parse::<i64>() {
-            Ok(o) if o >= 0 => Ok(Start::Offset(o)),
-            _ => Err(Error::Usage(format!(
-                "--from: {value:?} is not earliest, latest or an offset"
-            ))),
-        },
-    }
 }
 
 #[cfg(test)]
@@ -490,125 +1273,757 @@ mod tests {
         line.split_whitespace().map(OsString::from).collect()
     }
 
-    fn no_env(_: &str) -> Option<String> {
-        None
-    }
-
-    fn producer_ok(line: &str) -> ProducerConfig {
-        match producer(args(line), no_env) {
-            Ok(Command::Run(c)) => c,
-            other => panic!("{line}: {other:?}"),
+    /// An environment of `NAME=value` pairs.
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
         }
     }
 
-    fn producer_err(line: &str) -> String {
-        match producer(args(line), no_env) {
-            Err(e) => e.to_string(),
-            other => panic!("{line}: expected an error, got {other:?}"),
+    fn producer_ok(line: &str, vars: &[(&str, &str)]) -> ProducerConfig {
+        match producer(args(line), env(vars)) {
+            Ok(Command::Run(c)) => c,
+            other => panic!("{line} {vars:?}: {other:?}"),
+        }
+    }
+
+    fn consumer_ok(line: &str, vars: &[(&str, &str)]) -> ConsumerConfig {
+        match consumer(args(line), env(vars)) {
+            Ok(Command::Run(c)) => c,
+            other => panic!("{line} {vars:?}: {other:?}"),
+        }
+    }
+
+    type Env<'a> = dyn Fn(&str) -> Option<String> + 'a;
+    /// Arguments, environment, and the outcome expected.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
+    /// Parses with `parse` and compares the outcome ("ok", "help", "version" or the error) to
+    /// `expected`.
+    fn check<T: fmt::Debug>(
+        parse: fn(Vec<OsString>, &Env<'_>) -> Result<Command<T>, Error>,
+        cases: &[Case],
+    ) {
+        for (line, vars, expected) in cases {
+            let actual = match parse(args(line), &env(vars)) {
+                Ok(Command::Run(_)) => "ok".to_string(),
+                Ok(Command::Help) => "help".to_string(),
+                Ok(Command::Version) => "version".to_string(),
+                Err(e) => {
+                    assert_eq!(e.exit_code(), crate::exit_codes::USAGE, "{line}");
+                    e.to_string()
+                }
+            };
+            assert_eq!(&actual, expected, "args {line:?}, env {vars:?}");
+        }
+    }
+
+    fn check_producer(cases: &[Case]) {
+        check(|a, e| producer(a, e), cases)
+    }
+
+    fn check_consumer(cases: &[Case]) {
+        check(|a, e| consumer(a, e), cases)
+    }
+
+    fn default_connection() -> Connection {
+        Connection {
+            brokers: vec!["localhost:9092".into()],
+            attempts: 10,
+            backoff: Duration::from_millis(200),
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
         }
     }
 
     #[test]
     fn producer_defaults_send_one_demo_order_to_localhost() {
-        let c = producer_ok("");
-        assert_eq!(c.connection.brokers, ["localhost:9092"]);
-        assert_eq!(c.topic, "orders");
-        assert_eq!(c.acks, Acks::Leader);
         assert_eq!(
-            c.input,
-            Input::One {
-                user: "demo-user".into(),
-                item: "demo-item".into(),
-                quantity: 1
+            producer_ok("", &[]),
+            ProducerConfig {
+                connection: default_connection(),
+                topic: "orders".into(),
+                input: Input::One {
+                    user: "demo-user".into(),
+                    item: "demo-item".into(),
+                    quantity: 1,
+                },
+                acks: Acks::All,
+                idempotence: true,
+                ack_timeout: Duration::from_secs(10),
+                compression: Codec::None,
+                batch_size: 500,
+                rate: None,
+                format: Format::Human,
+                quiet: false,
+                strict: false,
             }
         );
     }
 
     #[test]
-    fn producer_flags_override_environment() {
-        let env = |name: &str| match name {
-            "KAFKA_BROKERS" => Some("a:1,b:2".to_string()),
-            "KAFKA_TOPIC" => Some("env-topic".to_string()),
-            "KAFKA_ACKS" => Some("all".to_string()),
-            _ => None,
-        };
-        let Ok(Command::Run(c)) = producer(args("-t flag-topic --count 5"), env) else {
-            panic!("parse failed")
-        };
+    fn consumer_defaults_read_orders_through_the_group() {
+        assert_eq!(
+            consumer_ok("", &[]),
+            ConsumerConfig {
+                connection: default_connection(),
+                topic: "orders".into(),
+                group: "order_consumer_group".into(),
+                use_group: true,
+                start: Start::Earliest,
+                partitions: vec![],
+                max_messages: None,
+                idle_timeout: None,
+                commit_every: 100,
+                format: Format::Human,
+                fetch_wait: Duration::from_millis(500),
+                fetch_min_bytes: 1,
+                fetch_max_bytes: 1_048_576,
+                dlq_topic: Some("orders.dlq".into()),
+                isolation: Isolation::ReadCommitted,
+                session_timeout: Duration::from_secs(45),
+                heartbeat_interval: Duration::from_secs(3),
+                max_poll_interval: Duration::from_secs(300),
+                instance_id: None,
+            }
+        );
+    }
+
+    #[test]
+    fn a_flag_beats_its_variable_which_beats_the_default_and_empty_is_unset() {
+        let batch = |line: &str, vars: &[(&str, &str)]| producer_ok(line, vars).batch_size;
+        assert_eq!(batch("", &[]), 500);
+        assert_eq!(batch("", &[("KAFKA_BATCH_SIZE", "7")]), 7);
+        assert_eq!(batch("", &[("KAFKA_BATCH_SIZE", "")]), 500);
+        assert_eq!(batch("--batch-size 9", &[("KAFKA_BATCH_SIZE", "7")]), 9);
+        // The last flag wins.
+        assert_eq!(batch("--batch-size 9 --batch-size 3", &[]), 3);
+
+        let vars = [
+            ("KAFKA_BROKERS", "a:1, b:2"),
+            ("KAFKA_TOPIC", "env-topic"),
+            ("KAFKA_ACKS", "1"),
+            ("KAFKA_COMPRESSION", "zstd"),
+            ("KAFKA_ACK_TIMEOUT", "2.5"),
+            ("KAFKA_RETRIES", "3"),
+            ("KAFKA_RETRY_BACKOFF_MS", "50"),
+            ("KAFKA_REQUEST_TIMEOUT", "4"),
+            ("KAFKA_CONNECT_TIMEOUT", "0.5"),
+        ];
+        let c = producer_ok("-t flag-topic --count 5", &vars);
         assert_eq!(c.connection.brokers, ["a:1", "b:2"]);
         assert_eq!(c.topic, "flag-topic");
-        assert_eq!(c.acks, Acks::All);
         assert_eq!(c.input, Input::Count(5));
-
-        let c = producer_ok("--acks 0 --compression snappy --batch-size 7 --rate 2.5 --retries 3");
         assert_eq!(
+            (c.acks, c.idempotence, c.compression, c.ack_timeout),
             (
-                c.acks,
-                c.compression,
-                c.batch_size,
-                c.rate,
-                c.connection.attempts
-            ),
-            (Acks::None, Codec::Snappy, 7, Some(2.5), 3)
+                Acks::Leader,
+                false,
+                Codec::Zstd,
+                Duration::from_millis(2500)
+            )
         );
-    }
+        assert_eq!(
+            c.connection,
+            Connection {
+                brokers: vec!["a:1".into(), "b:2".into()],
+                attempts: 3,
+                backoff: Duration::from_millis(50),
+                request_timeout: Duration::from_secs(4),
+                connect_timeout: Duration::from_millis(500),
+            }
+        );
 
-    #[test]
-    fn producer_usage_errors_say_what_is_wrong() {
-        assert_eq!(
-            producer_err("--acks 2"),
-            r#"--acks: "2" is not 0, 1 or all"#
+        let c = consumer_ok(
+            "-g flag-group --from latest",
+            &[
+                ("KAFKA_GROUP", "env-group"),
+                ("KAFKA_FROM", "42"),
+                ("KAFKA_IDLE_TIMEOUT", ""),
+                ("KAFKA_DLQ_TOPIC", ""),
+                ("KAFKA_ISOLATION", "read_uncommitted"),
+                ("KAFKA_COMMIT_EVERY", "5"),
+            ],
         );
-        assert_eq!(
-            producer_err("--count 3 --stdin"),
-            "--count and --stdin exclude each other"
-        );
-        assert_eq!(
-            producer_err("--count x"),
-            r#"--count: "x" is not a valid number"#
-        );
-        assert_eq!(
-            producer_err("-b localhost"),
-            r#"broker "localhost" is not host:port"#
-        );
-        assert_eq!(producer_err("--bogus"), "invalid option '--bogus'");
-        assert_eq!(producer_err("--retries 0"), "--retries must be at least 1");
-        assert!(producer_err("--user bob --count 2").contains("one order"));
-    }
-
-    #[test]
-    fn help_and_version_win() {
-        assert_eq!(
-            producer(args("--count 3 --help"), no_env).unwrap(),
-            Command::Help
-        );
-        assert_eq!(consumer(args("-V"), no_env).unwrap(), Command::Version);
-    }
-
-    #[test]
-    fn consumer_defaults_and_flags() {
-        let Ok(Command::Run(c)) = consumer(args(""), no_env) else {
-            panic!("parse failed")
-        };
-        assert_eq!(c.group, "order_consumer_group");
-        assert_eq!(c.start, Start::Earliest);
+        assert_eq!((c.group.as_str(), c.start), ("flag-group", Start::Latest));
+        assert_eq!((c.idle_timeout, c.commit_every), (None, 5));
         assert_eq!(c.dlq_topic.as_deref(), Some("orders.dlq"));
-        assert_eq!(c.idle_timeout, None);
+        assert_eq!(c.isolation, Isolation::ReadUncommitted);
+    }
 
-        let line = "-t t1 -g g1 --from 42 -p 2 -p 0 -p 2 --idle-timeout 1.5 --no-dlq --format json";
-        let Ok(Command::Run(c)) = consumer(args(line), no_env) else {
-            panic!("parse failed")
-        };
+    #[test]
+    fn flags_set_what_they_name() {
+        let c = producer_ok(
+            "--acks 0 --compression lz4 --batch-size 7 --rate 2.5 --retries 3 --format json -q \
+             --strict --stdin --connect-timeout 2",
+            &[],
+        );
+        assert_eq!(
+            (c.acks, c.idempotence, c.compression, c.batch_size, c.rate),
+            (Acks::None, false, Codec::Lz4, 7, Some(2.5))
+        );
+        assert_eq!((c.format, c.quiet, c.strict), (Format::Json, true, true));
+        assert_eq!(c.input, Input::Stdin);
+        assert_eq!(c.connection.connect_timeout, Duration::from_secs(2));
+
+        let one = producer_ok("--user  bob --item pen --quantity 1000000", &[]);
+        assert_eq!(
+            one.input,
+            Input::One {
+                user: "bob".into(),
+                item: "pen".into(),
+                quantity: 1_000_000
+            }
+        );
+
+        let line =
+            "-t t1 -g g1 --from 42 -p 2 -p 0 -p 2 --idle-timeout 1.5 --no-dlq --format json \
+                    -n 3 --fetch-wait-ms 0 --fetch-min-bytes 10 --fetch-max-bytes 2048 \
+                    --isolation read_uncommitted";
+        let c = consumer_ok(line, &[]);
+        assert_eq!((c.topic.as_str(), c.group.as_str()), ("t1", "g1"));
         assert_eq!(c.start, Start::Offset(42));
         assert_eq!(c.partitions, [0, 2]);
         assert_eq!(c.idle_timeout, Some(Duration::from_millis(1500)));
-        assert_eq!(c.dlq_topic, None);
-        assert_eq!(c.format, Format::Json);
+        assert_eq!((c.dlq_topic, c.format), (None, Format::Json));
+        assert_eq!(c.max_messages, Some(3));
+        assert_eq!(
+            (c.fetch_wait, c.fetch_min_bytes, c.fetch_max_bytes),
+            (Duration::ZERO, 10, 2048)
+        );
+        assert_eq!(c.isolation, Isolation::ReadUncommitted);
 
-        let Ok(Command::Run(c)) = consumer(args("-t t2"), no_env) else {
-            panic!("parse failed")
+        assert_eq!(
+            consumer_ok("-t t2", &[]).dlq_topic.as_deref(),
+            Some("t2.dlq")
+        );
+        let c = consumer_ok(
+            "--instance-id host-1.a_b --session-timeout 10 --heartbeat-interval 0.5 \
+             --max-poll-interval 60",
+            &[],
+        );
+        assert_eq!(c.instance_id.as_deref(), Some("host-1.a_b"));
+        assert_eq!(
+            (c.session_timeout, c.heartbeat_interval, c.max_poll_interval),
+            (
+                Duration::from_secs(10),
+                Duration::from_millis(500),
+                Duration::from_secs(60)
+            )
+        );
+        let c = consumer_ok("", &[("KAFKA_GROUP_INSTANCE_ID", "env-id")]);
+        assert_eq!(c.instance_id.as_deref(), Some("env-id"));
+        let c = consumer_ok(
+            "--no-group",
+            &[
+                ("KAFKA_GROUP", "ignored\u{1}"),
+                ("KAFKA_GROUP_INSTANCE_ID", "ignored too"),
+            ],
+        );
+        assert!(!c.use_group);
+        assert_eq!(c.instance_id, None);
+        let c = consumer_ok("--dlq-topic bad.letters", &[]);
+        assert_eq!(c.dlq_topic.as_deref(), Some("bad.letters"));
+        let c = consumer_ok("--from 9223372036854775807", &[]);
+        assert_eq!(c.start, Start::Offset(i64::MAX));
+    }
+
+    #[test]
+    fn numbers_outside_their_range_name_the_flag_or_variable() {
+        check_producer(&[
+            (
+                "--batch-size 0",
+                &[],
+                "--batch-size 0: must be from 1 to 100000",
+            ),
+            (
+                "",
+                &[("KAFKA_BATCH_SIZE", "0")],
+                "KAFKA_BATCH_SIZE=0: must be from 1 to 100000",
+            ),
+            (
+                "--batch-size 1000000000000",
+                &[],
+                "--batch-size 1000000000000: must be from 1 to 100000",
+            ),
+            (
+                "--batch-size 18446744073709551616",
+                &[],
+                "--batch-size 18446744073709551616: must be from 1 to 100000",
+            ),
+            (
+                "--batch-size 1.5",
+                &[],
+                "--batch-size 1.5: must be a whole number from 1 to 100000",
+            ),
+            (
+                "--batch-size x",
+                &[],
+                "--batch-size x: must be a whole number from 1 to 100000",
+            ),
+            (
+                "--ack-timeout 100000000",
+                &[],
+                "--ack-timeout 100000000: must be from 0 to 3600",
+            ),
+            (
+                "--ack-timeout -1",
+                &[],
+                "--ack-timeout -1: must be from 0 to 3600",
+            ),
+            (
+                "--ack-timeout NaN",
+                &[],
+                "--ack-timeout NaN: must be from 0 to 3600",
+            ),
+            (
+                "--ack-timeout inf",
+                &[],
+                "--ack-timeout inf: must be from 0 to 3600",
+            ),
+            (
+                "--ack-timeout 1s",
+                &[],
+                "--ack-timeout 1s: must be a number from 0 to 3600",
+            ),
+            (
+                "--request-timeout 0",
+                &[],
+                "--request-timeout 0: must be from 0.1 to 3600",
+            ),
+            (
+                "--request-timeout 0.09",
+                &[],
+                "--request-timeout 0.09: must be from 0.1 to 3600",
+            ),
+            (
+                "--connect-timeout 0",
+                &[],
+                "--connect-timeout 0: must be from 0.1 to 300",
+            ),
+            (
+                "",
+                &[("KAFKA_CONNECT_TIMEOUT", "301")],
+                "KAFKA_CONNECT_TIMEOUT=301: must be from 0.1 to 300",
+            ),
+            ("--retries 0", &[], "--retries 0: must be from 1 to 1000"),
+            (
+                "--retry-backoff-ms 2001",
+                &[],
+                "--retry-backoff-ms 2001: must be from 0 to 2000",
+            ),
+            ("--rate 0", &[], "--rate 0: must be from 0.001 to 1000000"),
+            ("--rate -5", &[], "--rate -5: must be from 0.001 to 1000000"),
+            (
+                "--count 0",
+                &[],
+                "--count 0: must be from 1 to 1000000000000",
+            ),
+            ("-n -1", &[], "--count -1: must be from 1 to 1000000000000"),
+            (
+                "--quantity 0",
+                &[],
+                "--quantity 0: must be from 1 to 1000000",
+            ),
+            (
+                "--quantity 1000001",
+                &[],
+                "--quantity 1000001: must be from 1 to 1000000",
+            ),
+        ]);
+        check_consumer(&[
+            ("-p -1", &[], "--partition -1: must be from 0 to 2147483647"),
+            (
+                "-p 0 -p 2147483648",
+                &[],
+                "--partition 2147483648: must be from 0 to 2147483647",
+            ),
+            (
+                "--max-messages 0",
+                &[],
+                "--max-messages 0: must be from 1 to 1000000000000",
+            ),
+            (
+                "--fetch-wait-ms 99999999999",
+                &[],
+                "--fetch-wait-ms 99999999999: must be from 0 to 300000",
+            ),
+            (
+                "--fetch-min-bytes 0",
+                &[],
+                "--fetch-min-bytes 0: must be from 1 to 67108864",
+            ),
+            (
+                "--fetch-max-bytes 1023",
+                &[],
+                "--fetch-max-bytes 1023: must be from 1024 to 67108864",
+            ),
+            (
+                "",
+                &[("KAFKA_FETCH_MAX_BYTES", "2147483648")],
+                "KAFKA_FETCH_MAX_BYTES=2147483648: must be from 1024 to 67108864",
+            ),
+            (
+                "--commit-every 0",
+                &[],
+                "--commit-every 0: must be from 1 to 1000000",
+            ),
+            (
+                "--idle-timeout 604801",
+                &[],
+                "--idle-timeout 604801: must be from 0 to 604800",
+            ),
+            (
+                "",
+                &[("KAFKA_IDLE_TIMEOUT", "soon")],
+                "KAFKA_IDLE_TIMEOUT=soon: must be a number from 0 to 604800",
+            ),
+            (
+                "--from -1",
+                &[],
+                "--from -1: must be earliest, latest or an offset from 0 to 9223372036854775807",
+            ),
+            (
+                "--from 9223372036854775808",
+                &[],
+                "--from 9223372036854775808: must be earliest, latest or an offset from 0 to \
+                 9223372036854775807",
+            ),
+            (
+                "--fetch-wait-ms 30000",
+                &[],
+                "--fetch-wait-ms 30000: must be shorter than the request timeout (default 30 s)",
+            ),
+            (
+                "--request-timeout 0.5",
+                &[],
+                "--request-timeout 0.5: must be longer than the fetch wait (default 500 ms)",
+            ),
+            (
+                "",
+                &[
+                    ("KAFKA_REQUEST_TIMEOUT", "1"),
+                    ("KAFKA_FETCH_WAIT_MS", "1000"),
+                ],
+                "KAFKA_REQUEST_TIMEOUT=1: must be longer than the fetch wait \
+                 (KAFKA_FETCH_WAIT_MS=1000 ms)",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn words_names_and_combinations() {
+        let long_topic = "t".repeat(250);
+        let long_topic_line = format!("-t {long_topic}");
+        let edge_topic = format!("-t {}", "t".repeat(245));
+        let long_item = format!("--item {}", "i".repeat(257));
+        let forty = |c: &str| format!("{:?}...", c.repeat(40));
+        let topic_error = format!(
+            "--topic {}: must be at most 249 characters, got 250",
+            forty("t")
+        );
+        let item_error = format!(
+            "--item {}: must be at most 256 characters, got 257",
+            forty("i")
+        );
+        check_producer(&[
+            ("--acks 2", &[], "--acks 2: must be 0, 1, all or -1"),
+            (
+                "--compression brotli",
+                &[],
+                "--compression brotli: must be none, gzip, snappy, lz4 or zstd",
+            ),
+            ("--format xml", &[], "--format xml: must be human or json"),
+            (
+                "-t a#b",
+                &[],
+                r#"--topic "a#b": may only hold a-z A-Z 0-9 . _ - (not '#')"#,
+            ),
+            ("-t ..", &[], "--topic ..: must not be '.' or '..'"),
+            (&long_topic_line, &[], &topic_error),
+            (
+                "",
+                &[("KAFKA_TOPIC", "a b")],
+                r#"KAFKA_TOPIC="a b": may only hold a-z A-Z 0-9 . _ - (not ' ')"#,
+            ),
+            (
+                "-b localhost",
+                &[],
+                "--brokers localhost: localhost is not host:port (port 1 to 65535)",
+            ),
+            (
+                "-b a:1,b:0",
+                &[],
+                "--brokers a:1,b:0: b:0 is not host:port (port 1 to 65535)",
+            ),
+            ("-b ,", &[], "--brokers ,: needs at least one host:port"),
+            (&long_item, &[], &item_error),
+            (
+                "--count 3 --stdin",
+                &[],
+                "--count 3: does not go with --stdin",
+            ),
+            (
+                "--user bob --count 2",
+                &[],
+                "--user bob: does not go with --count (it describes the one order)",
+            ),
+            (
+                "--stdin --quantity 2",
+                &[],
+                "--quantity 2: does not go with --stdin (it describes the one order)",
+            ),
+            ("--bogus", &[], "invalid option '--bogus'"),
+            ("extra", &[], r#"unexpected argument "extra""#),
+            (
+                "--quiet=yes",
+                &[],
+                r#"unexpected argument for option '--quiet': "yes""#,
+            ),
+            ("--topic", &[], "missing argument for option '--topic'"),
+            (&edge_topic, &[], "ok"),
+        ]);
+        // An empty flag value is an error; an empty variable is unset.
+        let empty_user = [OsString::from("--user"), OsString::new()];
+        assert_eq!(
+            producer(empty_user, env(&[])).unwrap_err().to_string(),
+            r#"--user "": must not be empty (leave the flag out for the default)"#
+        );
+        let blank_user = [OsString::from("--user"), OsString::from("   ")];
+        assert_eq!(
+            producer(blank_user, env(&[])).unwrap_err().to_string(),
+            r#"--user "   ": must not be empty"#
+        );
+        let consumer_long = format!("-t {}", "t".repeat(246));
+        let consumer_long_error = format!(
+            "--topic {}: too long to name its dead-letter topic '<topic>.dlq' (at most 249 \
+             characters): give --dlq-topic or --no-dlq",
+            forty("t")
+        );
+        check_consumer(&[
+            (
+                "--no-group -g X",
+                &[],
+                "--group X: does not go with --no-group",
+            ),
+            (
+                "-g X --no-group",
+                &[],
+                "--group X: does not go with --no-group",
+            ),
+            ("--no-group", &[("KAFKA_GROUP", "a\u{1}")], "ok"),
+            (
+                "",
+                &[("KAFKA_GROUP", "a\u{1}")],
+                r#"KAFKA_GROUP="a\u{1}": must not contain control characters"#,
+            ),
+            (
+                "--dlq-topic x --no-dlq",
+                &[],
+                "--dlq-topic x: does not go with --no-dlq",
+            ),
+            ("--no-dlq", &[("KAFKA_DLQ_TOPIC", "bad name")], "ok"),
+            (
+                "--dlq-topic orders",
+                &[],
+                "--dlq-topic orders: must differ from the topic read (default orders), or its dead \
+                 letters would be read again",
+            ),
+            (
+                "-t t1",
+                &[("KAFKA_DLQ_TOPIC", "t1")],
+                "KAFKA_DLQ_TOPIC=t1: must differ from the topic read (--topic t1), or its dead \
+                 letters would be read again",
+            ),
+            (&consumer_long, &[], &consumer_long_error),
+            (
+                "--isolation serializable",
+                &[],
+                "--isolation serializable: must be read_committed or read_uncommitted",
+            ),
+            (
+                "--no-group --instance-id a",
+                &[],
+                "--instance-id a: does not go with --no-group",
+            ),
+            (
+                "--instance-id a:b",
+                &[],
+                "--instance-id a:b: may only hold a-z A-Z 0-9 . _ - (not ':')",
+            ),
+            (
+                "--heartbeat-interval 45",
+                &[],
+                "--heartbeat-interval 45: must be shorter than the session timeout (default 45 s)",
+            ),
+            (
+                "--session-timeout 2",
+                &[],
+                "--session-timeout 2: must be longer than the heartbeat interval (default 3 s)",
+            ),
+            (
+                "--session-timeout 0.5",
+                &[],
+                "--session-timeout 0.5: must be from 1 to 3600",
+            ),
+            (
+                "--max-poll-interval 86401",
+                &[],
+                "--max-poll-interval 86401: must be from 1 to 86400",
+            ),
+            ("--no-group --heartbeat-interval 50", &[], "ok"),
+        ]);
+    }
+
+    #[test]
+    fn idempotence_needs_acks_all_only_when_asked_for() {
+        let idempotence = |line: &str, vars: &[(&str, &str)]| {
+            let c = producer_ok(line, vars);
+            (c.acks, c.idempotence)
         };
-        assert_eq!(c.dlq_topic.as_deref(), Some("t2.dlq"));
-        assert!(consumer(args("--from yesterday"), no_env).is_err());
+        assert_eq!(idempotence("", &[]), (Acks::All, true));
+        assert_eq!(idempotence("--acks -1", &[]), (Acks::All, true));
+        assert_eq!(idempotence("--acks 1", &[]), (Acks::Leader, false));
+        assert_eq!(idempotence("--no-idempotence", &[]), (Acks::All, false));
+        assert_eq!(
+            idempotence("--no-idempotence --idempotence", &[]),
+            (Acks::All, true)
+        );
+        let off = [("KAFKA_ENABLE_IDEMPOTENCE", "false")];
+        assert_eq!(idempotence("", &off), (Acks::All, false));
+        let on = [("KAFKA_ENABLE_IDEMPOTENCE", "TRUE")];
+        assert_eq!(idempotence("", &on), (Acks::All, true));
+        assert_eq!(
+            idempotence("--acks 0 --no-idempotence", &on),
+            (Acks::None, false)
+        );
+        check_producer(&[
+            (
+                "--acks 1 --idempotence",
+                &[],
+                "--acks 1: does not go with --idempotence: idempotence needs --acks all",
+            ),
+            (
+                "--idempotence --no-idempotence --idempotence --acks 0",
+                &[],
+                "--acks 0: does not go with --idempotence: idempotence needs --acks all",
+            ),
+            (
+                "--acks 0",
+                &[("KAFKA_ENABLE_IDEMPOTENCE", "true")],
+                "--acks 0: does not go with KAFKA_ENABLE_IDEMPOTENCE=true: idempotence needs \
+                 --acks all",
+            ),
+            (
+                "",
+                &[("KAFKA_ENABLE_IDEMPOTENCE", "yes")],
+                "KAFKA_ENABLE_IDEMPOTENCE=yes: must be true or false",
+            ),
+            (
+                "--no-idempotence",
+                &[("KAFKA_ENABLE_IDEMPOTENCE", "yes")],
+                "ok",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn help_and_version_always_work_and_bad_variables_only_matter_when_used() {
+        let bad_env: &[(&str, &str)] = &[
+            ("KAFKA_ACKS", "bad"),
+            ("KAFKA_BATCH_SIZE", "0"),
+            ("KAFKA_TOPIC", "a b"),
+            ("KAFKA_BROKERS", "nowhere"),
+            ("KAFKA_IDLE_TIMEOUT", "x"),
+        ];
+        check_producer(&[
+            ("--help", bad_env, "help"),
+            ("-V", bad_env, "version"),
+            ("--count 3 --batch-size 0 -h", &[], "help"),
+            ("--acks 1", &[("KAFKA_ACKS", "bad")], "ok"),
+            ("--batch-size 5", &[("KAFKA_BATCH_SIZE", "0")], "ok"),
+            (
+                "",
+                &[("KAFKA_ACKS", "bad")],
+                "KAFKA_ACKS=bad: must be 0, 1, all or -1",
+            ),
+        ]);
+        check_consumer(&[
+            ("--help", bad_env, "help"),
+            ("--version", bad_env, "version"),
+            ("--idle-timeout 1 -t t -b h:1", bad_env, "ok"),
+            (
+                "-t t -b h:1",
+                bad_env,
+                "KAFKA_IDLE_TIMEOUT=x: must be a number from 0 to 604800",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn every_default_is_valid_and_the_help_shows_each_setting_once() {
+        for (name, table) in [("producer", PRODUCER), ("consumer", CONSUMER)] {
+            let help = options_help(table);
+            let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+            for s in settings(table) {
+                let flag = match s.value {
+                    Some(v) => format!("--{} {v}", s.long),
+                    None => format!("--{}", s.long),
+                };
+                let listed = help
+                    .match_indices(&flag)
+                    .filter(|(i, _)| help[i + flag.len()..].starts_with([' ', '\n']))
+                    .count();
+                assert_eq!(listed, 1, "{name}: {flag}\n{help}");
+                if let Some(env) = s.env {
+                    let shown = match s.rule {
+                        Rule::Bool => format!("[env: {env}=true|false]"),
+                        _ => format!("[env: {env}]"),
+                    };
+                    assert_eq!(help.matches(&shown).count(), 1, "{env}");
+                }
+                if let (Fallback::Value(v), Some(_)) = (s.default, s.value) {
+                    assert!(help.contains(&format!("[default: {v}]")), "{name}: {v}");
+                }
+                if let Some(range) = s.rule.range().filter(|_| s.value.is_some()) {
+                    assert!(flat.contains(&format!("({range})")), "{name}: {range}");
+                }
+                if s.short.is_some() {
+                    let same = settings(table).filter(|t| t.short == s.short).count();
+                    assert_eq!(same, 1, "{name}: -{:?} twice", s.short);
+                }
+                // A default is checked like a flag value: given as one, it must pass.
+                if let (Fallback::Value(v), Some(_)) = (s.default, s.value) {
+                    let line = format!("--{} {v}", s.long);
+                    let parsed = match name {
+                        "producer" => producer(args(&line), env(&[])).map(|_| ()),
+                        _ => consumer(args(&line), env(&[])).map(|_| ()),
+                    };
+                    assert!(parsed.is_ok(), "{name} {line}: {parsed:?}");
+                }
+            }
+            for line in help.lines() {
+                assert!(line.len() <= HELP_WIDTH, "{name}: too long: {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn values_in_messages_are_quoted_when_not_plain_and_cut_when_long() {
+        let cases = [
+            ("500", "500"),
+            ("a:1,b:2", "a:1,b:2"),
+            ("", r#""""#),
+            ("a b", r#""a b""#),
+            ("tab\t", r#""tab\t""#),
+            ("quote\"", r#""quote\"""#),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(shown(text), expected);
+        }
+        assert_eq!(shown(&"x".repeat(41)), format!("{:?}...", "x".repeat(40)));
     }
 }

@@ -6,28 +6,35 @@
 //!
 //! At-least-once: positions live in memory; offsets are committed only after a batch (a fetch, or
 //! `--commit-every` records of it) is printed, flushed and its dead letters acknowledged. A crash
-//! re-reads at most that batch.
+//! re-reads at most that batch. A bad record never blocks its partition: when its dead letter is
+//! refused, a shortened one goes instead, and when even that is refused, the record is logged
+//! and skipped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
 
-use kafka::client::{
-    CommitOffset, FetchOffset, FetchPartition, GroupOffsetStorage, KafkaClient, ProduceMessage,
-    RequiredAcks,
-};
-use kafka::error::{Error as KafkaError, KafkaCode};
 use serde::Serialize;
 
-use crate::broker::{self, Broker};
-use crate::config::{ConsumerConfig, Format, Start};
+use crate::client::records::{Batches, ControlType, Limits};
+use crate::client::{
+    codes, Client, Compression, End, FetchSettings, GroupSettings, Heartbeat,
+    Isolation as ClientIsolation, Member, Outgoing, Position, ProduceSettings,
+};
+use crate::config::{ConsumerConfig, Format, Isolation, Start, MAX_FETCH_BYTES};
 use crate::dead_letter::Envelope;
-use crate::error::Error;
-use crate::order::Order;
+use crate::error::{secs, Error};
+use crate::order::{check_key, Order};
+use crate::partition;
+use crate::producer::client_options;
 
-/// Largest per-partition fetch size the consumer grows to when a record does not fit.
-const MAX_FETCH_BYTES: i32 = 64 * 1024 * 1024;
+/// Largest decompressed batch accepted: Kafka's batches are at most message.max.bytes.
+const MAX_DECOMPRESSED: usize = MAX_FETCH_BYTES as usize;
+/// Largest response frame: what the fetch asks for, plus room for one oversized batch.
+const MAX_FRAME: usize = 100 << 20;
+/// Bytes of the original payload a shortened dead letter keeps.
+const SHORT_PREFIX: usize = 1024;
 
 /// What a run did, for the summary on stderr.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -35,6 +42,10 @@ pub struct Summary {
     pub received: u64,
     pub invalid: u64,
     pub dead_lettered: u64,
+    /// Invalid records whose dead letter had to be shortened to be accepted.
+    pub shortened: u64,
+    /// Invalid records no dead letter could be published for: logged and skipped.
+    pub skipped: u64,
     /// Last processed offset per partition.
     pub last_offsets: BTreeMap<i32, i64>,
     /// `Some(group)` when offsets were committed to a group.
@@ -57,9 +68,16 @@ impl Summary {
             Some(group) => format!("committed to group '{group}'"),
             None => "manual assignment, nothing committed".to_string(),
         };
+        let mut dead = format!("dead-lettered {}", self.dead_lettered);
+        if self.shortened > 0 {
+            dead += &format!(" ({} shortened)", self.shortened);
+        }
+        if self.skipped > 0 {
+            dead += &format!(", skipped {} (no dead letter possible)", self.skipped);
+        }
         format!(
-            "received {}, invalid {}, dead-lettered {}; last offsets: {offsets}; {commits}",
-            self.received, self.invalid, self.dead_lettered
+            "received {}, invalid {}, {dead}; last offsets: {offsets}; {commits}",
+            self.received, self.invalid
         )
     }
 }
@@ -86,47 +104,44 @@ fn consume(
     if human {
         say(out, "Starting Kafka Consumer...")?;
     }
-    let mut topics = vec![config.topic.as_str()];
-    if let Some(dlq) = &config.dlq_topic {
-        topics.push(dlq);
-    }
-    let (wait, min_bytes, max_bytes) = (
-        config.fetch_wait,
-        config.fetch_min_bytes,
-        config.fetch_max_bytes,
-    );
-    let broker = Broker::connect(
-        &config.connection,
-        "order-consumer",
-        &topics,
-        Box::new(move |c: &mut KafkaClient| {
-            c.set_group_offset_storage(Some(GroupOffsetStorage::Kafka));
-            // Fails only for waits over i32::MAX ms, which the config cannot hold.
-            let _ = c.set_fetch_max_wait_time(wait);
-            c.set_fetch_min_bytes(min_bytes);
-            c.set_fetch_max_bytes_per_partition(max_bytes);
-            // The crate rebuilds the CRC-32 table for every record it checks (40% of our CPU);
-            // the broker checked each record on append and TCP checks the transfer, so, like
-            // librdkafka's default (check.crcs=false), we do not check again.
-            c.set_fetch_crc_validation(false);
-        }),
-    )?;
+    // The source topic must exist; the dead-letter topic is ours to create, as a producer's.
+    let creatable: Vec<&str> = config.dlq_topic.iter().map(String::as_str).collect();
+    let options = client_options(&config.connection, "order-consumer", MAX_FRAME, &creatable);
+    let client = match Client::connect(options, &[&config.topic], stop) {
+        Err(Error::Interrupted) => return Ok(()),
+        other => other?,
+    };
     let mut consumer = Consumer {
         config,
-        broker,
+        client,
         out,
         summary,
         positions: BTreeMap::new(),
-        max_bytes: BTreeMap::new(),
-        committed: BTreeMap::new(),
+        committed: HashMap::new(),
         commit: false,
         uncommitted: 0,
+        failures: HashMap::new(),
+        dlq_partitions: None,
+        member: None,
     };
-    consumer.assign()?;
-    if human {
-        say(consumer.out, "Listening for messages...")?;
+    let result = consumer.assign().and_then(|()| {
+        if human {
+            say(consumer.out, "Listening for messages...")?;
+        }
+        consumer.poll()
+    });
+    // Whatever ended the run, what was printed is committed; then the group is left at once.
+    let committed = consumer
+        .commit()
+        .map(|_| ())
+        .and_then(|()| consumer.leave());
+    match result {
+        Err(Error::Interrupted) => {
+            log::info!("stopping: interrupted");
+            committed
+        }
+        other => other.and(committed),
     }
-    consumer.poll(stop)
 }
 
 fn say(out: &mut dyn Write, line: &str) -> Result<(), Error> {
@@ -141,21 +156,24 @@ fn say(out: &mut dyn Write, line: &str) -> Result<(), Error> {
         })
 }
 
-struct Consumer<'a> {
+struct Consumer<'a, 'c> {
     config: &'a ConsumerConfig,
-    broker: Broker,
+    client: Client<'c>,
     out: &'a mut dyn Write,
     summary: &'a mut Summary,
     /// Next offset to read, per partition.
     positions: BTreeMap<i32, i64>,
-    /// Per-partition fetch size, grown when a record does not fit.
-    max_bytes: BTreeMap<i32, i32>,
     /// Last offset committed per partition (the next one to read).
-    committed: BTreeMap<i32, i64>,
+    committed: HashMap<i32, i64>,
     /// Whether offsets are committed: true on the group path.
     commit: bool,
     /// Records processed since the last commit.
     uncommitted: u64,
+    /// Consecutive failed fetches per partition, for the retry policy.
+    failures: HashMap<i32, u32>,
+    dlq_partitions: Option<u32>,
+    /// Set while this process is a member of the group (the group path without --partition).
+    member: Option<Member>,
 }
 
 /// Why the poll loop ended early.
@@ -164,103 +182,218 @@ enum Stop {
     MaxMessages,
 }
 
+/// One partition's answer, copied out of the fetch so dead letters can be sent while it is read.
+struct Fetched {
+    partition: i32,
+    out_of_range: bool,
+    aborted: Vec<(i64, i64)>,
+    records: Vec<u8>,
+}
+
 #[derive(Serialize)]
 struct JsonRecord<'a> {
     topic: &'a str,
     partition: i32,
     offset: i64,
-    key: String,
+    key: Option<String>,
+    key_encoding: Option<&'static str>,
     order: &'a Order,
 }
 
-impl Consumer<'_> {
-    /// Picks the partitions and where to start in each: the group's committed offsets when the
-    /// group path works, `--from` otherwise.
+impl Consumer<'_, '_> {
+    /// Picks the partitions and where to start in each. The group path joins the group (the
+    /// coordinator assigns partitions) or, with `--partition`, reads those partitions with the
+    /// group's committed offsets; without a coordinator, every partition (or `--partition`) is
+    /// read from `--from`, committing nothing.
     fn assign(&mut self) -> Result<(), Error> {
-        // The config outlives `self`'s borrows: no per-call copies of its strings.
         let config = self.config;
         let topic = config.topic.as_str();
-        let all = self.broker.partitions(topic);
-        let partitions = if self.config.partitions.is_empty() {
+        let all = self.client.partitions(topic)?;
+        let partitions = if config.partitions.is_empty() {
             all
         } else {
-            if let Some(p) = self.config.partitions.iter().find(|p| !all.contains(p)) {
+            if let Some(p) = config.partitions.iter().find(|p| !all.contains(p)) {
                 return Err(Error::Usage(format!(
                     "partition {p} does not exist: '{topic}' has partitions {all:?}"
                 )));
             }
             config.partitions.clone()
         };
-
-        let mut committed = BTreeMap::new();
-        if self.config.use_group {
+        if config.use_group {
             let group = config.group.as_str();
-            let what = format!("fetching committed offsets of group '{group}'");
-            match self
-                .broker
-                .retry(&what, |c| c.fetch_group_topic_offset(group, topic))
-            {
-                Ok(offsets) => {
+            let joined = if config.partitions.is_empty() {
+                let mut member = Member::new(group, self.group_settings());
+                self.client
+                    .join(&mut member, topic)
+                    .map(|mine| (Some(member), mine))
+            } else {
+                Ok((None, partitions.clone()))
+            };
+            let committed = joined.and_then(|(member, mine)| {
+                let offsets = self.client.committed(group, topic, &mine)?;
+                Ok((member, mine, offsets))
+            });
+            match committed {
+                Ok((member, mine, offsets)) => {
                     self.commit = true;
                     self.summary.group = Some(group.to_string());
-                    for o in offsets.into_iter().filter(|o| o.offset >= 0) {
-                        committed.insert(o.partition, o.offset);
+                    if member.is_some() {
+                        log::info!("assigned {topic} {mine:?}");
                     }
+                    self.member = member;
+                    return self.start_at(&mine, offsets);
                 }
+                Err(Error::Interrupted) => return Err(Error::Interrupted),
                 Err(e) => log::warn!(
                     "group path unavailable ({e}); falling back to manual assignment of \
                      partitions {partitions:?} from {:?}, without committing offsets",
-                    self.config.start
+                    config.start
                 ),
             }
         }
-        for &p in &partitions {
-            let start = match committed.get(&p) {
-                Some(&offset) => offset,
-                None => self.start_offset(p, self.config.start)?,
-            };
+        self.start_at(&partitions, HashMap::new())
+    }
+
+    fn group_settings(&self) -> GroupSettings {
+        let c = self.config;
+        GroupSettings {
+            session_timeout: c.session_timeout,
+            heartbeat_interval: c.heartbeat_interval,
+            max_poll_interval: c.max_poll_interval,
+            instance_id: c.instance_id.clone(),
+        }
+    }
+
+    /// Positions for `partitions`: the committed offset where there is one, `--from` elsewhere.
+    fn start_at(&mut self, partitions: &[i32], committed: HashMap<i32, i64>) -> Result<(), Error> {
+        let missing: Vec<i32> = partitions
+            .iter()
+            .copied()
+            .filter(|p| !committed.contains_key(p))
+            .collect();
+        let starts = if missing.is_empty() {
+            HashMap::new()
+        } else {
+            self.start_offsets(&missing, self.config.start)?
+        };
+        self.positions.clear();
+        for &p in partitions {
+            let start = committed.get(&p).or(starts.get(&p)).copied().unwrap_or(0);
             self.positions.insert(p, start);
-            self.max_bytes.insert(p, self.config.fetch_max_bytes);
         }
         self.committed = committed;
         log::info!(
             "reading '{}' partitions {:?} from offsets {:?}",
-            topic,
+            self.config.topic,
             partitions,
             self.positions.values().collect::<Vec<_>>()
         );
         Ok(())
     }
 
-    fn start_offset(&mut self, partition: i32, start: Start) -> Result<i64, Error> {
-        let which = match start {
-            Start::Offset(o) => return Ok(o),
-            Start::Earliest => FetchOffset::Earliest,
-            Start::Latest => FetchOffset::Latest,
+    /// After a rebalance: commits what was read (when the group still takes it), then joins
+    /// again and starts from the group's offsets of the new assignment.
+    fn rejoin(&mut self) -> Result<(), Error> {
+        let Some(mut member) = self.member.take() else {
+            return Ok(());
         };
-        let topic = self.config.topic.as_str();
-        let offsets = self.broker.retry("looking up partition offsets", |c| {
-            c.fetch_topic_offsets(topic, which)
-        })?;
-        offsets
-            .iter()
-            .find(|o| o.partition == partition)
-            .map(|o| o.offset)
-            .ok_or_else(|| Error::Broker {
-                what: format!("looking up the offsets of {topic}/{partition}"),
-                cause: "the broker did not answer for this partition".into(),
-            })
+        let config = self.config;
+        let topic = config.topic.as_str();
+        let revoked: Vec<i32> = self.positions.keys().copied().collect();
+        self.member = Some(member.clone());
+        self.commit()?;
+        log::info!("revoked {topic} {revoked:?} (the group is rebalancing)");
+        let mine = self.client.join(&mut member, topic)?;
+        log::info!("assigned {topic} {mine:?}");
+        let offsets = self.client.committed(&config.group, topic, &mine)?;
+        self.member = Some(member);
+        self.failures.clear();
+        self.start_at(&mine, offsets)
     }
 
-    fn poll(&mut self, stop: &AtomicBool) -> Result<(), Error> {
+    /// Leaves the group, if this process joined one.
+    fn leave(&mut self) -> Result<(), Error> {
+        match self.member.take() {
+            Some(member) => self.client.leave(&member),
+            None => Ok(()),
+        }
+    }
+
+    /// Where `start` points in each partition. An offset past the end waits at the end, one
+    /// before the start begins at the start; both with a warning.
+    fn start_offsets(
+        &mut self,
+        partitions: &[i32],
+        start: Start,
+    ) -> Result<HashMap<i32, i64>, Error> {
+        let topic = self.config.topic.as_str();
+        let isolation = self.isolation();
+        match start {
+            Start::Earliest => {
+                self.client
+                    .list_offsets(topic, partitions, End::Earliest, isolation)
+            }
+            Start::Latest => self
+                .client
+                .list_offsets(topic, partitions, End::Latest, isolation),
+            Start::Offset(o) => {
+                let first =
+                    self.client
+                        .list_offsets(topic, partitions, End::Earliest, isolation)?;
+                let end = self
+                    .client
+                    .list_offsets(topic, partitions, End::Latest, isolation)?;
+                Ok(partitions
+                    .iter()
+                    .map(|&p| {
+                        let (lo, hi) = (first[&p], end[&p]);
+                        let at = if o > hi {
+                            log::warn!(
+                                "{topic}/{p}: --from {o} is past the end ({hi}); waiting at the \
+                                 end for new records"
+                            );
+                            hi
+                        } else if o < lo {
+                            log::warn!(
+                                "{topic}/{p}: --from {o} is before the first offset ({lo}); \
+                                 starting there"
+                            );
+                            lo
+                        } else {
+                            o
+                        };
+                        (p, at)
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    fn isolation(&self) -> ClientIsolation {
+        match self.config.isolation {
+            Isolation::ReadCommitted => ClientIsolation::ReadCommitted,
+            Isolation::ReadUncommitted => ClientIsolation::ReadUncommitted,
+        }
+    }
+
+    fn poll(&mut self) -> Result<(), Error> {
         let mut last_new = Instant::now();
         loop {
-            if stop.load(Ordering::SeqCst) {
-                log::info!("stopping: interrupted");
-                return Ok(());
+            if self.client.stopped() {
+                return Err(Error::Interrupted);
+            }
+            if let Some(member) = self.member.as_mut() {
+                if self.client.heartbeat(member)? == Heartbeat::Rejoin {
+                    self.rejoin()?;
+                }
             }
             let before = self.summary.received + self.summary.invalid;
-            let outcome = self.poll_once();
+            let outcome = if self.positions.is_empty() {
+                // More members than partitions: this one waits for a rebalance.
+                self.client.sleep(self.config.fetch_wait).map(|()| None)
+            } else {
+                self.poll_once()
+            };
             // Commit what was processed even when this round ended early.
             self.commit()?;
             match outcome? {
@@ -275,7 +408,7 @@ impl Consumer<'_> {
                 last_new = Instant::now();
             } else if let Some(idle) = self.config.idle_timeout {
                 if last_new.elapsed() >= idle {
-                    log::info!("stopping: nothing new for {}", crate::error::secs(idle));
+                    log::info!("stopping: nothing new for {}", secs(idle));
                     return Ok(());
                 }
             }
@@ -284,102 +417,177 @@ impl Consumer<'_> {
 
     /// One fetch round over every assigned partition.
     fn poll_once(&mut self) -> Result<Option<Stop>, Error> {
-        let topic = self.config.topic.as_str();
-        let requests: Vec<FetchPartition> = self
+        let config = self.config;
+        let topic = config.topic.as_str();
+        let positions: Vec<Position> = self
             .positions
             .iter()
-            .map(|(&p, &offset)| {
-                FetchPartition::new(topic, p, offset).with_max_bytes(self.max_bytes[&p])
+            .map(|(&partition, &offset)| Position {
+                partition,
+                offset,
+                max_bytes: config.fetch_max_bytes,
             })
             .collect();
-        let responses = self
-            .broker
-            .retry(&format!("fetching from '{topic}'"), |c| {
-                c.fetch_messages(&requests)
-            })?;
-        let mut refresh = false;
-        let mut answered = 0;
-        for response in &responses {
-            for t in response.topics().iter().filter(|t| t.topic() == topic) {
-                for p in t.partitions() {
-                    let partition = p.partition();
-                    answered += 1;
-                    let data = match p.data() {
-                        Ok(data) => data,
-                        Err(e) => {
-                            refresh |= self.partition_error(partition, &e)?;
-                            continue;
-                        }
-                    };
-                    let position = self.positions[&partition];
-                    let messages: Vec<_> = data
-                        .messages()
-                        .iter()
-                        .filter(|m| m.offset >= position)
-                        .collect();
-                    if messages.is_empty() && data.highwatermark_offset() > position {
-                        self.grow_fetch_size(partition, position);
-                    }
-                    for m in messages {
-                        if let Some(stop) = self.process(partition, m.offset, m.key, m.value)? {
-                            return Ok(Some(stop));
-                        }
-                        if self.uncommitted >= self.config.commit_every {
-                            if let Err(e) = self.out.flush() {
-                                return self.output_failed(e);
-                            }
-                            self.commit()?;
-                        }
-                    }
-                }
+        let settings = FetchSettings {
+            wait: config.fetch_wait,
+            min_bytes: config.fetch_min_bytes,
+            isolation: self.isolation(),
+        };
+        let mut fetched = Vec::new();
+        let retry = self.client.fetch(topic, &positions, settings, &mut |p| {
+            if !p.records.is_empty() || p.error != codes::NONE {
+                fetched.push(Fetched {
+                    partition: p.partition,
+                    out_of_range: p.error == codes::OFFSET_OUT_OF_RANGE,
+                    aborted: p.aborted,
+                    records: p.records.to_vec(),
+                });
+            }
+            Ok(())
+        })?;
+        let answered: HashSet<i32> = fetched.iter().map(|f| f.partition).collect();
+        self.failures.retain(|p, _| !answered.contains(p));
+        for f in fetched {
+            if f.out_of_range {
+                self.reset(f.partition)?;
+                continue;
+            }
+            if let Some(stop) = self.read_partition(&f)? {
+                return Ok(Some(stop));
             }
         }
         if let Err(e) = self.out.flush() {
             return self.output_failed(e);
         }
-        // A partition without a known leader is left out of the request by the client.
-        if refresh || answered < self.positions.len() {
-            self.broker.refresh("refreshing metadata")?;
-        }
+        self.retry_partitions(retry)?;
         Ok(None)
     }
 
-    /// Handles a partition-level fetch error; returns whether metadata should be refreshed.
-    fn partition_error(&mut self, partition: i32, e: &KafkaError) -> Result<bool, Error> {
-        let topic = &self.config.topic;
-        let code = match e {
-            KafkaError::Kafka(code) => Some(*code),
-            KafkaError::TopicPartitionError { error_code, .. } => Some(*error_code),
-            _ => None,
+    /// Counts a failed fetch per partition under the retry policy: a pause, then another round;
+    /// a partition that keeps failing ends the run with its cause.
+    fn retry_partitions(&mut self, retry: Vec<(i32, String)>) -> Result<(), Error> {
+        let Some(worst) = retry
+            .iter()
+            .map(|(p, cause)| {
+                let n = self.failures.entry(*p).or_insert(0);
+                *n += 1;
+                (*n, *p, cause.clone())
+            })
+            .max_by_key(|f| f.0)
+        else {
+            return Ok(());
         };
-        if code == Some(KafkaCode::OffsetOutOfRange) {
-            let reset = match self.config.start {
-                Start::Latest => Start::Latest,
-                _ => Start::Earliest,
-            };
-            let offset = self.start_offset(partition, reset)?;
-            log::warn!(
-                "{topic}/{partition}: offset {} is out of range; continuing from {offset}",
-                self.positions[&partition]
-            );
-            self.positions.insert(partition, offset);
-            return Ok(false);
+        let (attempt, partition, cause) = worst;
+        let attempts = self.config.connection.attempts;
+        if attempt >= attempts {
+            return Err(Error::Broker {
+                what: format!("fetching {}/{partition}", self.config.topic),
+                cause: format!("{cause} (gave up after {attempts} attempts)"),
+            });
         }
-        log::warn!("{topic}/{partition}: {}", broker::describe(e));
-        Ok(true)
+        self.client.pause(attempt, &format!("fetching: {cause}"))
     }
 
-    fn grow_fetch_size(&mut self, partition: i32, position: i64) {
-        let size = self.max_bytes[&partition];
-        if size < MAX_FETCH_BYTES {
-            let grown = size.saturating_mul(2).min(MAX_FETCH_BYTES);
-            log::warn!(
-                "{}/{partition}: the record at offset {position} is larger than {size} bytes; \
-                 fetching up to {grown}",
-                self.config.topic
-            );
-            self.max_bytes.insert(partition, grown);
+    /// Resets a partition whose position left the log (retention deleted it), per `--from`.
+    fn reset(&mut self, partition: i32) -> Result<(), Error> {
+        let end = match self.config.start {
+            Start::Latest => End::Latest,
+            _ => End::Earliest,
+        };
+        let topic = self.config.topic.as_str();
+        let isolation = self.isolation();
+        let offset = self
+            .client
+            .list_offsets(topic, &[partition], end, isolation)?[&partition];
+        log::warn!(
+            "{topic}/{partition}: offset {} is out of range; continuing from {offset}",
+            self.positions[&partition]
+        );
+        self.positions.insert(partition, offset);
+        Ok(())
+    }
+
+    /// Reads one partition's batches: control batches and aborted transactions are skipped,
+    /// every other record is processed in offset order.
+    fn read_partition(&mut self, f: &Fetched) -> Result<Option<Stop>, Error> {
+        let topic = self.config.topic.as_str();
+        let partition = f.partition;
+        let limits = Limits {
+            max_decompressed: MAX_DECOMPRESSED,
+        };
+        let mut aborted = f.aborted.clone();
+        aborted.sort_by_key(|a| a.1);
+        let mut aborted = aborted.into_iter().peekable();
+        let mut aborting: HashSet<i64> = HashSet::new();
+        let read_committed = self.config.isolation == Isolation::ReadCommitted;
+        let mut scratch = Vec::new();
+        let mut batches = Batches::new(&f.records);
+        for batch in batches.by_ref() {
+            let batch = batch.map_err(|e| Error::Broker {
+                what: format!(
+                    "reading {topic}/{partition} at offset {}",
+                    self.positions[&partition]
+                ),
+                cause: e.to_string(),
+            })?;
+            let position = self.positions[&partition];
+            if batch.next_offset() <= position {
+                continue;
+            }
+            while let Some(&(pid, first)) = aborted.peek() {
+                if first > batch.base_offset {
+                    break;
+                }
+                aborting.insert(pid);
+                aborted.next();
+            }
+            let skip = if batch.is_control {
+                let marker =
+                    batch
+                        .control_type(&mut scratch, &limits)
+                        .map_err(|e| Error::Broker {
+                            what: format!("reading {topic}/{partition}"),
+                            cause: e.to_string(),
+                        })?;
+                if marker == Some(ControlType::Abort) {
+                    aborting.remove(&batch.producer_id);
+                }
+                true
+            } else {
+                read_committed && batch.is_transactional && aborting.contains(&batch.producer_id)
+            };
+            if !skip {
+                let records = batch
+                    .records(&mut scratch, &limits)
+                    .map_err(|e| Error::Broker {
+                        what: format!("reading {topic}/{partition}"),
+                        cause: e.to_string(),
+                    })?;
+                for record in records {
+                    let record = record.map_err(|e| Error::Broker {
+                        what: format!("reading {topic}/{partition}"),
+                        cause: e.to_string(),
+                    })?;
+                    if record.offset < self.positions[&partition] {
+                        continue;
+                    }
+                    let stop = self.process(partition, record.offset, record.key, record.value)?;
+                    if stop.is_some() {
+                        return Ok(stop);
+                    }
+                    if self.uncommitted >= self.config.commit_every {
+                        if let Err(e) = self.out.flush() {
+                            return self.output_failed(e);
+                        }
+                        self.commit()?;
+                    }
+                }
+            }
+            // Past compacted-away offsets and skipped batches too.
+            let next = batch.next_offset().max(self.positions[&partition]);
+            self.positions.insert(partition, next);
         }
+        Ok(None)
     }
 
     /// Handles one record: print it when it is an order, dead-letter it when not.
@@ -387,12 +595,18 @@ impl Consumer<'_> {
         &mut self,
         partition: i32,
         offset: i64,
-        key: &[u8],
-        value: &[u8],
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
     ) -> Result<Option<Stop>, Error> {
         let config = self.config;
         let topic = config.topic.as_str();
-        match Order::parse(value) {
+        let parsed = match value {
+            None => Err("the record has no value (a tombstone)".to_string()),
+            Some(v) => Order::parse(v)
+                .and_then(|order| check_key(key, &order).map(|()| order))
+                .map_err(|reason| reason.to_string()),
+        };
+        match parsed {
             Ok(order) => {
                 if let Err(e) = self.print(topic, partition, offset, key, &order) {
                     return self.output_failed(e);
@@ -403,11 +617,8 @@ impl Consumer<'_> {
                 self.summary.invalid += 1;
                 log::error!("{topic}/{partition} offset {offset}: invalid order: {reason}");
                 if let Some(dlq) = &config.dlq_topic {
-                    let envelope =
-                        Envelope::new(topic, partition, offset, key, value, reason.to_string())
-                            .to_json();
-                    self.dead_letter(dlq, key, &envelope)?;
-                    self.summary.dead_lettered += 1;
+                    let envelope = Envelope::new(topic, partition, offset, key, value, &reason);
+                    self.dead_letter(dlq, partition, offset, key, &envelope)?;
                 }
             }
         }
@@ -415,7 +626,7 @@ impl Consumer<'_> {
         self.summary.last_offsets.insert(partition, offset);
         self.uncommitted += 1;
         let processed = self.summary.received + self.summary.invalid;
-        if self.config.max_messages.is_some_and(|max| processed >= max) {
+        if config.max_messages.is_some_and(|max| processed >= max) {
             return Ok(Some(Stop::MaxMessages));
         }
         Ok(None)
@@ -426,7 +637,7 @@ impl Consumer<'_> {
         topic: &str,
         partition: i32,
         offset: i64,
-        key: &[u8],
+        key: Option<&[u8]>,
         order: &Order,
     ) -> io::Result<()> {
         match self.config.format {
@@ -435,11 +646,13 @@ impl Consumer<'_> {
                 writeln!(self.out, "Partition: {partition}, Offset: {offset}")
             }
             Format::Json => {
+                let (key, key_encoding) = crate::dead_letter::encode(key);
                 let record = JsonRecord {
                     topic,
                     partition,
                     offset,
-                    key: String::from_utf8_lossy(key).into_owned(),
+                    key,
+                    key_encoding,
                     order,
                 };
                 let line = serde_json::to_string(&record).map_err(io::Error::other)?;
@@ -460,33 +673,80 @@ impl Consumer<'_> {
         })
     }
 
-    /// Publishes a dead letter and waits for the broker to acknowledge it.
-    fn dead_letter(&mut self, dlq: &str, key: &[u8], envelope: &str) -> Result<(), Error> {
-        let key = (!key.is_empty()).then_some(key);
-        let message = ProduceMessage::new(dlq, 0, key, Some(envelope.as_bytes()));
-        let confirms = self.broker.retry(&format!("publishing to '{dlq}'"), |c| {
-            c.produce_messages(RequiredAcks::One, Duration::from_secs(10), [&message])
-        })?;
-        for confirm in confirms {
-            for p in confirm.partition_confirms {
-                if let Err(code) = p.offset {
-                    return Err(Error::Broker {
-                        what: format!("publishing to '{dlq}'"),
-                        cause: broker::describe_code(code),
-                    });
-                }
+    /// Publishes a dead letter, keyed and partitioned like the record, and waits for the
+    /// broker's acknowledgement. A refused one is shortened; one refused even then is logged
+    /// and skipped, so the partition moves on.
+    fn dead_letter(
+        &mut self,
+        dlq: &str,
+        partition: i32,
+        offset: i64,
+        key: Option<&[u8]>,
+        envelope: &Envelope,
+    ) -> Result<(), Error> {
+        let topic = self.config.topic.as_str();
+        let partitions = match self.dlq_partitions {
+            Some(n) => n,
+            None => {
+                let n = self.client.partitions(dlq)?.len() as u32;
+                self.dlq_partitions = Some(n);
+                n
+            }
+        };
+        let to = key.map_or(0, |k| partition::for_key(k, partitions));
+        let settings = ProduceSettings {
+            acks: -1,
+            ack_timeout: std::time::Duration::from_secs(30),
+            compression: Compression::None,
+            idempotent: false,
+        };
+        let send = |client: &mut Client<'_>, value: &str| {
+            let record = Outgoing {
+                partition: to,
+                key,
+                value: Some(value.as_bytes()),
+            };
+            let (mut results, ended) = client.produce(dlq, &[record], &settings);
+            match ended {
+                Some(e) => Err(e),
+                None => Ok(results.pop().expect("one result per record")),
+            }
+        };
+        let refused = match send(&mut self.client, &envelope.to_json())? {
+            Ok(_) => {
+                self.summary.dead_lettered += 1;
+                return Ok(());
+            }
+            Err(cause) => cause,
+        };
+        log::warn!(
+            "{topic}/{partition} offset {offset}: the dead letter was refused ({refused}); \
+             sending a shortened one"
+        );
+        let short = envelope.to_shortened_json(SHORT_PREFIX);
+        match send(&mut self.client, &short)? {
+            Ok(_) => {
+                self.summary.dead_lettered += 1;
+                self.summary.shortened += 1;
+            }
+            Err(cause) => {
+                log::error!(
+                    "{topic}/{partition} offset {offset}: no dead letter could be published to \
+                     '{dlq}' ({cause}); skipping the record"
+                );
+                self.summary.skipped += 1;
             }
         }
         Ok(())
     }
 
-    /// Commits the next offset of every partition that moved since the last commit.
+    /// Commits the next offset of every partition that moved since the last commit. A commit the
+    /// group refuses because it is rebalancing leads to a new join.
     fn commit(&mut self) -> Result<(), Error> {
         self.uncommitted = 0;
         if !self.commit {
             return Ok(());
         }
-        let topic = self.config.topic.as_str();
         let moved: Vec<(i32, i64)> = self
             .positions
             .iter()
@@ -496,16 +756,21 @@ impl Consumer<'_> {
         if moved.is_empty() {
             return Ok(());
         }
-        let offsets: Vec<CommitOffset> = moved
-            .iter()
-            .map(|&(p, o)| CommitOffset::new(topic, p, o))
-            .collect();
-        let group = self.config.group.as_str();
-        self.broker
-            .retry(&format!("committing offsets of group '{group}'"), |c| {
-                c.commit_offsets(group, &offsets)
-            })?;
-        self.committed.extend(moved);
+        let config = self.config;
+        if self
+            .client
+            .commit(&config.group, &config.topic, &moved, self.member.as_ref())?
+        {
+            self.committed.extend(moved);
+        } else if let Some(member) = self.member.as_mut() {
+            log::warn!(
+                "group '{}' moved to a new generation before offsets {moved:?} were committed; \
+                 another member may read those records again",
+                config.group
+            );
+            // Force the next heartbeat, which tells the poll loop to join again.
+            member.generation = -1;
+        }
         Ok(())
     }
 }

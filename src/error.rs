@@ -1,19 +1,12 @@
-//! The library's one error type and the exit codes the binaries map it to.
+//! The library's one error type and the exit code each error maps to ([`crate::exit_codes`]).
 
 use std::fmt;
 use std::time::Duration;
 
-/// Exit codes both binaries document in `--help` and the README.
-pub mod exit {
-    /// Everything was delivered or consumed.
-    pub const OK: i32 = 0;
-    /// The broker failed us: unreachable, refused a request, or a delivery failed.
-    pub const FAILURE: i32 = 1;
-    /// Bad usage or invalid input.
-    pub const USAGE: i32 = 2;
-    /// Interrupted a second time while shutting down.
-    pub const INTERRUPTED: i32 = 130;
-}
+use crate::exit_codes;
+
+/// The exit codes under their old path, until every caller names [`crate::exit_codes`].
+pub use crate::exit_codes as exit;
 
 /// Everything that can go wrong, each with a message a person can act on.
 #[derive(Debug)]
@@ -42,6 +35,10 @@ pub enum Error {
     },
     /// The broker answered a request with an error that retrying does not fix, or retries ran out.
     Broker { what: String, cause: String },
+    /// A topic the consumer reads (or writes dead letters to) does not exist.
+    NoSuchTopic { topic: String, brokers: String },
+    /// A stop was asked for (Ctrl-C, SIGTERM) while waiting.
+    Interrupted,
     /// Reading input or writing output failed.
     Io {
         what: String,
@@ -79,6 +76,12 @@ impl fmt::Display for Error {
                 refused.join(", ")
             ),
             Error::Broker { what, cause } => write!(f, "{what}: {cause}"),
+            Error::NoSuchTopic { topic, brokers } => write!(
+                f,
+                "topic '{topic}' does not exist on {brokers}: create it with \
+                 `make topic TOPIC={topic}` (or `scripts/kafka-local topic {topic}`)"
+            ),
+            Error::Interrupted => write!(f, "interrupted"),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
         }
     }
@@ -87,10 +90,13 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl Error {
+    /// The exit code this error ends a run with. A stop asked for by a signal is not a failure:
+    /// the first signal ends the run with 0 in every phase (a second one exits at once, 130).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Usage(_) | Error::InvalidInput { .. } => exit::USAGE,
-            _ => exit::FAILURE,
+            Error::Usage(_) | Error::InvalidInput { .. } => exit_codes::USAGE,
+            Error::Interrupted => exit_codes::OK,
+            _ => exit_codes::FAILURE,
         }
     }
 }

@@ -1,15 +1,15 @@
 //! Tiny blocking Kafka order producer and consumer.
 //!
-//! The pure core ([`order`], [`partition`], [`dead_letter`], [`config`]) has no I/O; [`broker`],
-//! [`producer`] and [`consumer`] are the only modules that talk to Kafka through the `kafka` crate;
-//! [`api_versions`] asks a broker which protocol versions it accepts.
+//! The pure core ([`order`], [`partition`], [`dead_letter`], [`config`]) has no I/O; [`client`] is
+//! our own blocking Kafka client, the one seam to the wire; [`producer`] and [`consumer`] speak to
+//! it in topics, partitions, offsets and records.
 
-pub mod api_versions;
-pub mod broker;
+pub mod client;
 pub mod config;
 pub mod consumer;
 pub mod dead_letter;
 pub mod error;
+pub mod exit_codes;
 pub mod order;
 pub mod partition;
 pub mod producer;

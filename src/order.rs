@@ -3,10 +3,15 @@
 //! An order is a JSON object with exactly four fields, `order_id` (a hyphenated UUID), `user` and
 //! `item` (non-empty after trimming, at most 256 characters) and `quantity` (an integer from 1 to
 //! 1,000,000). Producer and consumer both go through [`Order::parse`], so what one accepts the
-//! other accepts too.
+//! other accepts too. A field given twice makes the payload invalid, whichever value comes first:
+//! JSON leaves duplicates undefined and readers disagree on which one wins.
+//!
+//! A record's key is checked against its order with [`check_key`]: the producer keys each order
+//! by its `order_id`, so a record keyed otherwise is invalid; a record without a key is accepted.
 
 use std::fmt;
 
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -53,6 +58,14 @@ pub enum Invalid {
     },
     MissingField(&'static str),
     UnknownField(String),
+    /// A field given more than once.
+    DuplicateField(String),
+    /// The record's key is not the order's `order_id` (see [`check_key`]).
+    KeyMismatch {
+        /// The key as shown in messages: quoted and cut short, or its size when not UTF-8.
+        key: String,
+        order_id: String,
+    },
     /// A field has the wrong type or breaks its rule.
     Field {
         field: &'static str,
@@ -74,6 +87,10 @@ impl fmt::Display for Invalid {
             Invalid::NotObject { found } => write!(f, "expected a JSON object, found {found}"),
             Invalid::MissingField(name) => write!(f, "missing field `{name}`"),
             Invalid::UnknownField(name) => write!(f, "unknown field `{name}`"),
+            Invalid::DuplicateField(name) => write!(f, "duplicate field `{name}`"),
+            Invalid::KeyMismatch { key, order_id } => {
+                write!(f, "record key {key} is not the order_id \"{order_id}\"")
+            }
             Invalid::Field { field, rule } => write!(f, "field `{field}` {rule}"),
         }
     }
@@ -108,18 +125,12 @@ impl Order {
         if text.starts_with('\u{feff}') {
             return Err(Invalid::ByteOrderMark);
         }
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| Invalid::NotJson(e.to_string()))?;
-        let object = match value {
-            Value::Object(object) => object,
-            Value::Null => return Err(Invalid::Empty),
-            other => {
-                return Err(Invalid::NotObject {
-                    found: type_name(&other),
-                })
-            }
-        };
-        Order::from_object(object)
+        match serde_json::from_str(text).map_err(|e| Invalid::NotJson(e.to_string()))? {
+            Top::Object(object) => Order::from_object(object),
+            Top::Duplicate(name) => Err(Invalid::DuplicateField(name)),
+            Top::Null => Err(Invalid::Empty),
+            Top::Other(found) => Err(Invalid::NotObject { found }),
+        }
     }
 
     fn from_object(mut object: Map<String, Value>) -> Result<Order, Invalid> {
@@ -183,6 +194,102 @@ impl Order {
     /// Compact UTF-8 JSON with the four fields in schema order.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("an order always serializes")
+    }
+}
+
+/// Checks a record's key against the order in its payload.
+///
+/// The producer keys every order by its `order_id`, so that all records of one order land on one
+/// partition, in order. A key that is anything else (the empty key included) means the record
+/// was written by something that does not follow that rule, and its partition says nothing about
+/// the order: such a record is invalid. A missing (null) key is accepted: Kafka allows keyless
+/// records, and tools such as kcat or the console producer write them by default. The key is
+/// compared ignoring ASCII case, as [`Order::parse`] accepts an upper-case `order_id`.
+pub fn check_key(key: Option<&[u8]>, order: &Order) -> Result<(), Invalid> {
+    match key {
+        None => Ok(()),
+        Some(key) if key.eq_ignore_ascii_case(order.order_id.as_bytes()) => Ok(()),
+        Some(key) => Err(Invalid::KeyMismatch {
+            key: match std::str::from_utf8(key) {
+                Ok(text) => quoted(text),
+                Err(_) => format!("of {} bytes (not UTF-8)", key.len()),
+            },
+            order_id: order.order_id.clone(),
+        }),
+    }
+}
+
+/// The top level of a payload, read by hand so that a repeated field is caught: a JSON object
+/// read into a map keeps only the last value of a repeated field, without a word.
+enum Top {
+    Object(Map<String, Value>),
+    /// The first field name seen twice.
+    Duplicate(String),
+    Null,
+    Other(&'static str),
+}
+
+impl<'de> Deserialize<'de> for Top {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Top, D::Error> {
+        deserializer.deserialize_any(TopVisitor)
+    }
+}
+
+struct TopVisitor;
+
+impl<'de> Visitor<'de> for TopVisitor {
+    type Value = Top;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top, E> {
+        Ok(Top::Other("a boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top, E> {
+        Ok(Top::Other("a number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top, E> {
+        Ok(Top::Other("a number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top, E> {
+        Ok(Top::Other("a number"))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Top, E> {
+        Ok(Top::Other("a string"))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Top, E> {
+        Ok(Top::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Top::Other("an array"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
+        let mut object = Map::new();
+        let mut duplicate = None;
+        // Read to the end even after a duplicate, so that broken JSON later on is reported as
+        // broken JSON.
+        while let Some(name) = map.next_key::<String>()? {
+            let value: Value = map.next_value()?;
+            if object.contains_key(&name) {
+                duplicate.get_or_insert(name);
+            } else {
+                object.insert(name, value);
+            }
+        }
+        Ok(match duplicate {
+            Some(name) => Top::Duplicate(name),
+            None => Top::Object(object),
+        })
     }
 }
 
@@ -359,6 +466,100 @@ mod tests {
                 r#""order_id":"{ID}","user":"a","item":"b","quantity":1,"price":3"#
             )),
             "error: unknown field `price`",
+        );
+    }
+
+    #[test]
+    fn a_field_given_twice_is_invalid_whichever_value_comes_first() {
+        let base = format!(r#""order_id":"{ID}","user":"a","item":"b""#);
+        check(
+            &order(&format!(r#"{base},"quantity":0,"quantity":5"#)),
+            "error: duplicate field `quantity`",
+        );
+        check(
+            &order(&format!(r#"{base},"quantity":5,"quantity":0"#)),
+            "error: duplicate field `quantity`",
+        );
+        check(
+            &order(&format!(r#"{base},"quantity":5,"quantity":5"#)),
+            "error: duplicate field `quantity`",
+        );
+        check(
+            &order(&format!(r#""user":"x",{base},"quantity":1"#)),
+            "error: duplicate field `user`",
+        );
+        check(
+            &order(&format!(r#"{base},"quantity":1,"price":1,"price":2"#)),
+            "error: duplicate field `price`",
+        );
+        // Broken JSON after the duplicate is reported as broken JSON.
+        let cut_short = format!(r#"{{{base},"quantity":1,"user":"x","#);
+        check(
+            cut_short.as_bytes(),
+            &format!(
+                "error: not JSON: EOF while parsing a value at line 1 column {}",
+                cut_short.len()
+            ),
+        );
+        // Only the order's own fields count: a repeated name inside a nested value is the
+        // nested value's business, and that value is rejected for its type anyway.
+        check(
+            &order(&format!(
+                r#""order_id":"{ID}","user":"a","item":{{"n":1,"n":2}},"quantity":1"#
+            )),
+            "error: field `item` must be a string, found an object",
+        );
+    }
+
+    /// Checks `key` against the order parsed from `payload`; "ok" or the error text.
+    fn check_keyed(key: Option<&[u8]>, payload: &[u8], expected: &str) {
+        let order = Order::parse(payload).expect("a valid order");
+        let actual = match check_key(key, &order) {
+            Ok(()) => "ok".to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        assert_eq!(actual, expected, "key {key:?}");
+    }
+
+    #[test]
+    fn the_key_must_be_the_order_id_or_missing() {
+        let payload = order(&format!(
+            r#""order_id":"{ID}","user":"a","item":"b","quantity":1"#
+        ));
+        let upper = ID.to_uppercase();
+        let other = "0b8e2f1e-3c4d-4c39-8a56-9f1c2a7e5d1b";
+        let long = "k".repeat(100);
+        let cases: [(Option<&[u8]>, String); 7] = [
+            (None, "ok".into()),
+            (Some(ID.as_bytes()), "ok".into()),
+            (Some(upper.as_bytes()), "ok".into()),
+            (
+                Some(b"bad-key"),
+                format!(r#"error: record key "bad-key" is not the order_id "{ID}""#),
+            ),
+            (
+                Some(other.as_bytes()),
+                format!(r#"error: record key "{other}" is not the order_id "{ID}""#),
+            ),
+            (
+                Some(b""),
+                format!(r#"error: record key "" is not the order_id "{ID}""#),
+            ),
+            (
+                Some(&[0xff, 0xfe, 0x00]),
+                format!(r#"error: record key of 3 bytes (not UTF-8) is not the order_id "{ID}""#),
+            ),
+        ];
+        for (key, expected) in cases {
+            check_keyed(key, &payload, &expected);
+        }
+        check_keyed(
+            Some(long.as_bytes()),
+            &payload,
+            &format!(
+                r#"error: record key "{}"... is not the order_id "{ID}""#,
+                &long[..40]
+            ),
         );
     }
 

@@ -7,15 +7,16 @@
 //! retried order may be stored twice, never zero times); orders that still fail are listed.
 
 use std::io::{self, BufRead, Write};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use kafka::client::{Compression, KafkaClient, ProduceMessage, RequiredAcks};
-use kafka::error::KafkaCode;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::broker::{self, Broker};
-use crate::config::{Acks, Codec, Format, Input, ProducerConfig};
+use crate::client::{
+    Client, Compression, Delivery, Options, Outgoing, ProduceSettings, RetryPolicy,
+};
+use crate::config::{Acks, Codec, Connection, Format, Input, ProducerConfig};
 use crate::error::{exit, secs, Error};
 use crate::order::Order;
 use crate::partition;
@@ -57,69 +58,109 @@ impl Summary {
 }
 
 /// Runs the producer. Delivery confirmations go to `out`; diagnostics go to the log. The summary
-/// counts what was done before an error stopped the run, if one did.
+/// counts what was done before an error or a stop request ended the run, if one did.
 pub fn run(
     config: &ProducerConfig,
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
+    stop: &AtomicBool,
 ) -> (Summary, Result<(), Error>) {
     let started = Instant::now();
     let mut summary = Summary::default();
-    let result = connect_and_send(config, stdin, out, started, &mut summary);
+    let result = connect_and_send(config, stdin, out, stop, &mut summary);
     summary.elapsed = started.elapsed();
     (summary, result)
 }
+
+/// The client settings both binaries derive from their connection flags.
+pub fn client_options(
+    connection: &Connection,
+    client_id: &str,
+    max_response_bytes: usize,
+    creatable: &[&str],
+) -> Options {
+    Options {
+        brokers: connection.brokers.clone(),
+        client_id: client_id.to_string(),
+        connect_timeout: connection.connect_timeout,
+        request_timeout: connection.request_timeout,
+        retry: RetryPolicy {
+            attempts: connection.attempts,
+            backoff: connection.backoff,
+            max_backoff: MAX_BACKOFF,
+        },
+        max_response_bytes,
+        creatable: creatable.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+/// The longest pause between two attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 fn connect_and_send(
     config: &ProducerConfig,
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
-    started: Instant,
+    stop: &AtomicBool,
     summary: &mut Summary,
 ) -> Result<(), Error> {
-    let compression = match config.compression {
-        Codec::None => Compression::NONE,
-        Codec::Gzip => Compression::GZIP,
-        Codec::Snappy => Compression::SNAPPY,
+    let settings = ProduceSettings {
+        acks: match config.acks {
+            Acks::None => 0,
+            Acks::Leader => 1,
+            Acks::All => -1,
+        },
+        ack_timeout: config.ack_timeout,
+        compression: match config.compression {
+            Codec::None => Compression::None,
+            Codec::Gzip => Compression::Gzip,
+            Codec::Snappy => Compression::Snappy,
+            Codec::Lz4 => Compression::Lz4,
+            Codec::Zstd => Compression::Zstd,
+        },
+        idempotent: config.idempotence,
     };
-    let broker = Broker::connect(
+    // A metadata request may create the topic, as the Java producer's may.
+    let options = client_options(
         &config.connection,
         "order-producer",
+        16 << 20,
         &[&config.topic],
-        Box::new(move |c: &mut KafkaClient| c.set_compression(compression)),
-    )?;
+    );
+    let mut client = Client::connect(options, &[&config.topic], stop)?;
+    let partitions = client.partitions(&config.topic)?.len() as u32;
     let mut producer = Producer {
         config,
-        partitions: broker.partitions(&config.topic).len() as u32,
-        broker,
+        client,
+        settings,
+        partitions,
         out,
         output_closed: false,
         summary,
-        batch: Vec::with_capacity(config.batch_size),
+        batch: Vec::with_capacity(config.batch_size.min(10_000)),
+        rate_start: None,
+        queued: 0,
     };
-    producer.send_all(stdin, started)
+    producer.send_all(stdin)
 }
 
-struct Producer<'a> {
+struct Producer<'a, 'c> {
     config: &'a ProducerConfig,
-    broker: Broker,
+    client: Client<'c>,
+    settings: ProduceSettings,
     partitions: u32,
     out: &'a mut dyn Write,
     /// Set when stdout went away (`| head`): sending goes on, printing stops.
     output_closed: bool,
     summary: &'a mut Summary,
     batch: Vec<Order>,
+    /// When the first order was queued: `--rate` counts from there, not from start-up.
+    rate_start: Option<Instant>,
+    queued: u64,
 }
 
-/// A delivered order's place in the topic; `offset` is `None` with `--acks 0`.
-struct Delivery {
-    partition: i32,
-    offset: Option<i64>,
-}
-
-impl Producer<'_> {
-    fn send_all(&mut self, stdin: &mut dyn BufRead, started: Instant) -> Result<(), Error> {
-        let mut queued: u64 = 0;
+impl Producer<'_, '_> {
+    fn send_all(&mut self, stdin: &mut dyn BufRead) -> Result<(), Error> {
         match &self.config.input {
             Input::One {
                 user,
@@ -128,28 +169,23 @@ impl Producer<'_> {
             } => {
                 let order = Order::new(Uuid::new_v4(), user, item, *quantity)
                     .map_err(|e| Error::Usage(e.to_string()))?;
-                self.push(order, &mut queued, started)?;
+                self.push(order)?;
             }
             Input::Count(n) => {
                 for i in 0..*n {
-                    if let Err(e) = self.push(random_order(i), &mut queued, started) {
+                    if let Err(e) = self.push(random_order(i)) {
                         let unsent = n - self.summary.sent - self.summary.failed;
                         log::error!("stopped early: {unsent} of the {n} orders were not sent");
                         return Err(e);
                     }
                 }
             }
-            Input::Stdin => self.send_lines(stdin, &mut queued, started)?,
+            Input::Stdin => self.send_lines(stdin)?,
         }
         self.flush()
     }
 
-    fn send_lines(
-        &mut self,
-        stdin: &mut dyn BufRead,
-        queued: &mut u64,
-        started: Instant,
-    ) -> Result<(), Error> {
+    fn send_lines(&mut self, stdin: &mut dyn BufRead) -> Result<(), Error> {
         let mut line = Vec::new();
         let mut number = 0u64;
         loop {
@@ -168,7 +204,7 @@ impl Producer<'_> {
             }
             match Order::parse(payload) {
                 Ok(order) => {
-                    if let Err(e) = self.push(order, queued, started) {
+                    if let Err(e) = self.push(order) {
                         log::error!("stopped early: input after line {number} was not read");
                         return Err(e);
                     }
@@ -189,16 +225,21 @@ impl Producer<'_> {
     }
 
     /// Queues one order, sending the batch when it is full or when `--rate` says it is time.
-    fn push(&mut self, order: Order, queued: &mut u64, started: Instant) -> Result<(), Error> {
+    fn push(&mut self, order: Order) -> Result<(), Error> {
+        if self.client.stopped() {
+            self.flush()?;
+            return Err(Error::Interrupted);
+        }
         if let Some(rate) = self.config.rate {
-            let due = started + Duration::from_secs_f64(*queued as f64 / rate);
+            let start = *self.rate_start.get_or_insert_with(Instant::now);
+            let due = start + Duration::from_secs_f64(self.queued as f64 / rate);
             let now = Instant::now();
             if due > now {
                 self.flush()?;
-                std::thread::sleep(due - now);
+                self.client.sleep(due - now)?;
             }
         }
-        *queued += 1;
+        self.queued += 1;
         self.batch.push(order);
         if self.batch.len() >= self.config.batch_size {
             self.flush()?;
@@ -206,173 +247,45 @@ impl Producer<'_> {
         Ok(())
     }
 
-    /// Sends the queued batch, retrying what can be retried, and reports every order.
+    /// Sends the queued batch (retried under the client's policy) and reports every order.
     fn flush(&mut self) -> Result<(), Error> {
         if self.batch.is_empty() {
             return Ok(());
         }
         let orders = std::mem::take(&mut self.batch);
         let jsons: Vec<String> = orders.iter().map(Order::to_json).collect();
-        let partitions: Vec<i32> = orders
+        let outgoing: Vec<Outgoing<'_>> = orders
             .iter()
-            .map(|o| partition::for_key(o.order_id().as_bytes(), self.partitions))
-            .collect();
-        let mut results: Vec<Option<Result<Delivery, String>>> =
-            (0..orders.len()).map(|_| None).collect();
-        let mut pending: Vec<usize> = (0..orders.len()).collect();
-        let mut attempt = 1;
-        let mut connection_lost = None;
-        let mut reconnect_failed = None;
-        while !pending.is_empty() {
-            // After a failed reconnect the client knows no leaders: that attempt fails as such.
-            let retry = match reconnect_failed.take() {
-                Some(cause) => Ok((pending.clone(), cause)),
-                None => self.send_once(&orders, &jsons, &partitions, &pending, &mut results),
-            };
-            let (retry, cause) = match retry {
-                Ok(retry) => retry,
-                Err(e) => {
-                    for &i in &pending {
-                        results[i] = Some(Err(e.clone()));
-                    }
-                    break;
-                }
-            };
-            if retry.is_empty() {
-                break;
-            }
-            if attempt >= self.broker.connection().attempts {
-                let cause = self.broker.gave_up(&cause);
-                for &i in &retry {
-                    results[i] = Some(Err(cause.clone()));
-                }
-                connection_lost = Some(cause);
-                break;
-            }
-            self.broker
-                .pause(attempt, &format!("sending {} orders: {cause}", retry.len()));
-            if let Err(e) = self.broker.reconnect() {
-                reconnect_failed = Some(broker::describe(&e));
-            }
-            pending = retry;
-            attempt += 1;
-        }
-        self.report(&orders, &jsons, results)?;
-        match connection_lost {
-            Some(cause) => Err(Error::Broker {
-                what: format!("sending orders to '{}'", self.config.topic),
-                cause,
-            }),
-            None => Ok(()),
-        }
-    }
-
-    /// One produce request for the `pending` orders. Fills in `results` for what is settled and
-    /// returns the orders to retry, with the reason.
-    fn send_once(
-        &mut self,
-        orders: &[Order],
-        jsons: &[String],
-        partitions: &[i32],
-        pending: &[usize],
-        results: &mut [Option<Result<Delivery, String>>],
-    ) -> Result<(Vec<usize>, String), String> {
-        let topic = self.config.topic.as_str();
-        let messages: Vec<ProduceMessage> = pending
-            .iter()
-            .map(|&i| {
-                ProduceMessage::new(
-                    topic,
-                    partitions[i],
-                    Some(orders[i].order_id().as_bytes()),
-                    Some(jsons[i].as_bytes()),
-                )
+            .zip(&jsons)
+            .map(|(o, json)| Outgoing {
+                partition: partition::for_key(o.order_id().as_bytes(), self.partitions),
+                key: Some(o.order_id().as_bytes()),
+                value: Some(json.as_bytes()),
             })
             .collect();
-        let acks = match self.config.acks {
-            Acks::None => RequiredAcks::None,
-            Acks::Leader => RequiredAcks::One,
-            Acks::All => RequiredAcks::All,
-        };
-        let ack_timeout = self.config.ack_timeout;
-        let what = format!("sending {} orders to '{topic}'", pending.len());
-        let confirms = match self
-            .broker
-            .once(&what, |c| c.produce_messages(acks, ack_timeout, &messages))
-        {
-            Ok(confirms) => confirms,
-            Err(e) if broker::is_retryable(&e) => {
-                return Ok((pending.to_vec(), broker::describe(&e)))
-            }
-            Err(e) => return Err(broker::describe(&e)),
-        };
-        if self.config.acks == Acks::None {
-            for &i in pending {
-                results[i] = Some(Ok(Delivery {
-                    partition: partitions[i],
-                    offset: None,
-                }));
-            }
-            return Ok((Vec::new(), String::new()));
+        let (results, ended) = self
+            .client
+            .produce(&self.config.topic, &outgoing, &self.settings);
+        drop(outgoing);
+        self.report(&orders, &jsons, results)?;
+        self.batch = orders;
+        self.batch.clear();
+        match ended {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        // The broker answers with the offset of the first record it appended per partition;
-        // the records of one partition follow in the order they were sent.
-        let mut base: Vec<(i32, Result<i64, KafkaCode>)> = Vec::new();
-        for confirm in confirms.iter().filter(|c| c.topic == topic) {
-            for p in &confirm.partition_confirms {
-                base.push((p.partition, p.offset));
-            }
-        }
-        let mut next_in_partition: Vec<(i32, i64)> = Vec::new();
-        let mut retry = Vec::new();
-        let mut cause = String::new();
-        for &i in pending {
-            let partition = partitions[i];
-            let answer = base.iter().find(|(p, _)| *p == partition).map(|(_, o)| *o);
-            match answer {
-                Some(Ok(first)) => {
-                    let seen = match next_in_partition.iter_mut().find(|(p, _)| *p == partition) {
-                        Some((_, n)) => n,
-                        None => {
-                            next_in_partition.push((partition, 0));
-                            &mut next_in_partition.last_mut().expect("just pushed").1
-                        }
-                    };
-                    results[i] = Some(Ok(Delivery {
-                        partition,
-                        offset: Some(first + *seen),
-                    }));
-                    *seen += 1;
-                }
-                Some(Err(code)) if broker::is_retryable_code(code) => {
-                    cause = format!("{topic}/{partition}: {}", broker::describe_code(code));
-                    retry.push(i);
-                }
-                Some(Err(code)) => {
-                    results[i] = Some(Err(format!(
-                        "{topic}/{partition}: {}",
-                        broker::describe_code(code)
-                    )))
-                }
-                None => {
-                    cause = format!("no answer for {topic}/{partition}");
-                    retry.push(i);
-                }
-            }
-        }
-        Ok((retry, cause))
     }
 
     fn report(
         &mut self,
         orders: &[Order],
         jsons: &[String],
-        results: Vec<Option<Result<Delivery, String>>>,
+        results: Vec<Result<Delivery, String>>,
     ) -> Result<(), Error> {
         let topic = &self.config.topic;
         let mut output = Ok(());
         for ((order, json), result) in orders.iter().zip(jsons).zip(results) {
-            match result.unwrap_or_else(|| Err("not sent".into())) {
+            match result {
                 Ok(delivery) => {
                     self.summary.sent += 1;
                     if !self.config.quiet && !self.output_closed && output.is_ok() {

@@ -2,82 +2,110 @@
 
 use std::io;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
-use order_kafka::config::{self, Command};
-use order_kafka::error::exit;
-use order_kafka::producer;
+use order_kafka::config::{self, Command, Format, Input};
+use order_kafka::exit_codes::{FAILURE, INTERRUPTED, OK, USAGE};
+use order_kafka::{producer, Error};
 
-const HELP: &str = "\
+fn help() -> String {
+    format!(
+        "\
 order-producer: send orders to Kafka and confirm each delivery
 
 Usage: order-producer [OPTIONS]
 
 With no options, sends one demo order to 'orders' on localhost:9092 and prints
-where it was stored.
+where it was stored. With --stdin, blank lines are skipped and invalid lines
+are reported on stderr and not sent.
 
-Orders:
-      --user NAME           user of the one order [default: demo-user]
-      --item NAME           item of the one order [default: demo-item]
-      --quantity N          quantity of the one order, 1..=1000000 [default: 1]
-  -n, --count N             send N random orders instead
-      --stdin               send JSON lines read from standard input instead
-                            (blank lines are skipped, invalid lines reported)
-      --strict              stop at the first invalid input line
+Each setting comes from its flag, else its environment variable, else its
+default; a variable set to the empty string counts as unset. Ranges include
+both ends.
+{options}
+Idempotence is on by default and needs --acks all: --acks 0 or 1 turns it off,
+unless it was asked for (--idempotence or KAFKA_ENABLE_IDEMPOTENCE=true), which
+is then a usage error.
 
-Connection (flag, then environment variable, then default):
-  -b, --brokers LIST        host:port[,host:port...]   KAFKA_BROKERS [localhost:9092]
-  -t, --topic NAME          topic                      KAFKA_TOPIC [orders]
-      --acks 0|1|all        acknowledgement to wait    KAFKA_ACKS [1]
-      --ack-timeout SECS    broker-side ack timeout    KAFKA_ACK_TIMEOUT [10]
-      --compression C       none, gzip or snappy       KAFKA_COMPRESSION [none]
-      --batch-size N        orders per produce request KAFKA_BATCH_SIZE [500]
-      --retries N           attempts per request       KAFKA_RETRIES [10]
-      --retry-backoff-ms MS first pause, doubling to 2s KAFKA_RETRY_BACKOFF_MS [200]
-      --request-timeout S   longest wait for an answer KAFKA_REQUEST_TIMEOUT [30]
-
-Output:
-      --rate N              send at most N orders per second
-      --format human|json   one delivery per line as JSON with --format json
-  -q, --quiet               print no deliveries, only the summary and errors
-  -h, --help                print this help
-  -V, --version             print the version
-
-Diagnostics go to stderr; RUST_LOG=debug shows more.
+Ctrl-C or SIGTERM stops sending after the current request and prints the
+summary on stderr; a second Ctrl-C exits at once ({INTERRUPTED}). Diagnostics go to
+stderr; RUST_LOG=debug shows more.
 
 Exit codes:
-  0  every order was delivered
-  1  the broker could not be reached or refused orders (failed ones are listed)
-  2  bad usage or invalid input lines (valid lines were still sent)
-";
+  {OK:<3}  every order sent was delivered (a signal stops sending early)
+  {FAILURE:<3}  the broker could not be reached or refused orders (failed ones are listed)
+  {USAGE:<3}  bad usage or invalid input lines (valid lines were still sent)
+  {INTERRUPTED:<3}  interrupted twice
+",
+        options = config::options_help(config::PRODUCER)
+    )
+}
 
 fn main() -> ExitCode {
     order_kafka::init_logging();
-    let config = match config::producer(std::env::args_os().skip(1), |k| std::env::var(k).ok()) {
+    let config = match config::producer(std::env::args_os().skip(1), env_var) {
         Ok(Command::Run(config)) => config,
-        Ok(Command::Help) => return print(HELP),
+        Ok(Command::Help) => return print(&help()),
         Ok(Command::Version) => {
             return print(&format!("order-producer {}\n", env!("CARGO_PKG_VERSION")))
         }
         Err(e) => {
             eprintln!("error: {e}\nTry 'order-producer --help'.");
-            return ExitCode::from(e.exit_code() as u8);
+            return exit(e.exit_code());
         }
     };
-    let (summary, result) =
-        producer::run(&config, &mut io::stdin().lock(), &mut io::stdout().lock());
-    let single = matches!(config.input, config::Input::One { .. });
-    if let Err(e) = &result {
-        eprintln!("error: {e}");
-    } else if single && summary.sent == 1 && !config.quiet {
-        println!("Producer finished sending message");
+    let stop = Arc::new(AtomicBool::new(false));
+    if let Err(e) = stop_on_signals(&stop) {
+        eprintln!("error: cannot install a signal handler: {e}");
+        return exit(FAILURE);
     }
-    if !single || summary.failed > 0 {
+    let (summary, result) = producer::run(
+        &config,
+        &mut io::stdin().lock(),
+        &mut io::stdout().lock(),
+        &stop,
+    );
+    let single = matches!(config.input, Input::One { .. });
+    let interrupted = matches!(result, Err(Error::Interrupted));
+    match &result {
+        Err(Error::Interrupted) => log::info!("stopped by a signal"),
+        Err(e) => eprintln!("error: {e}"),
+        // The seed's closing line, for people; JSON output stays JSON lines only.
+        Ok(())
+            if single && summary.sent == 1 && !config.quiet && config.format == Format::Human =>
+        {
+            println!("Producer finished sending message")
+        }
+        Ok(()) => {}
+    }
+    if !single || summary.failed > 0 || config.quiet || interrupted {
         eprintln!("{}", summary.line());
     }
-    ExitCode::from(summary.exit_code(&result) as u8)
+    exit(summary.exit_code(&result))
+}
+
+/// The environment as `config` reads it; a value that is not UTF-8 comes through mangled, so
+/// that it is refused with its name rather than taken as unset.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+}
+
+/// The first SIGINT or SIGTERM sets `stop` (the run ends cleanly and soon); a second one, while
+/// stopping, exits at once.
+fn stop_on_signals(stop: &Arc<AtomicBool>) -> io::Result<()> {
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, INTERRUPTED, Arc::clone(stop))?;
+        signal_hook::flag::register(signal, Arc::clone(stop))?;
+    }
+    Ok(())
 }
 
 fn print(text: &str) -> ExitCode {
     print!("{text}");
-    ExitCode::from(exit::OK as u8)
+    exit(OK)
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

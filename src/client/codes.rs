@@ -1,0 +1,123 @@
+//! Kafka's error codes: whether retrying (after fresh metadata) can fix one, and what it means in
+//! words a user can act on. The numbers are the protocol's; the table holds the ones this client
+//! can meet.
+
+/// The broker answered without an error.
+pub const NONE: i16 = 0;
+pub const OFFSET_OUT_OF_RANGE: i16 = 1;
+pub const MESSAGE_TOO_LARGE: i16 = 10;
+pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
+pub const ILLEGAL_GENERATION: i16 = 22;
+pub const UNKNOWN_MEMBER_ID: i16 = 25;
+pub const REBALANCE_IN_PROGRESS: i16 = 27;
+pub const UNSUPPORTED_VERSION: i16 = 35;
+pub const OUT_OF_ORDER_SEQUENCE: i16 = 45;
+pub const DUPLICATE_SEQUENCE: i16 = 46;
+pub const INVALID_PRODUCER_EPOCH: i16 = 47;
+pub const UNKNOWN_PRODUCER_ID: i16 = 59;
+pub const MEMBER_ID_REQUIRED: i16 = 79;
+
+/// (code, name, retriable, meaning)
+const TABLE: &[(i16, &str, bool, &str)] = &[
+    (-1, "UNKNOWN_SERVER_ERROR", false, "the broker failed with an unexpected error; see its log"),
+    (1, "OFFSET_OUT_OF_RANGE", false, "the offset is outside the partition's log"),
+    (2, "CORRUPT_MESSAGE", true, "a record failed its CRC check or is malformed"),
+    (3, "UNKNOWN_TOPIC_OR_PARTITION", true, "the topic or partition does not exist"),
+    (5, "LEADER_NOT_AVAILABLE", true, "the partition has no leader yet"),
+    (6, "NOT_LEADER_OR_FOLLOWER", true, "this broker is no longer the partition's leader"),
+    (7, "REQUEST_TIMED_OUT", true, "the broker timed out waiting for replicas"),
+    (8, "BROKER_NOT_AVAILABLE", true, "the broker is not available"),
+    (9, "REPLICA_NOT_AVAILABLE", true, "a replica is not available"),
+    (10, "MESSAGE_TOO_LARGE", false, "the broker refused a record larger than it accepts (message.max.bytes, or the topic's max.message.bytes)"),
+    (13, "NETWORK_EXCEPTION", true, "the broker lost a connection to another broker"),
+    (14, "COORDINATOR_LOAD_IN_PROGRESS", true, "the group coordinator is still loading"),
+    (15, "COORDINATOR_NOT_AVAILABLE", true, "the group coordinator is not available (on a single node, offsets.topic.replication.factor must be 1)"),
+    (16, "NOT_COORDINATOR", true, "this broker is not the group's coordinator"),
+    (17, "INVALID_TOPIC_EXCEPTION", false, "the topic name is not valid"),
+    (18, "RECORD_LIST_TOO_LARGE", false, "the batch is larger than the broker accepts"),
+    (19, "NOT_ENOUGH_REPLICAS", true, "fewer in-sync replicas than min.insync.replicas"),
+    (20, "NOT_ENOUGH_REPLICAS_AFTER_APPEND", true, "written, but fewer in-sync replicas than min.insync.replicas"),
+    (21, "INVALID_REQUIRED_ACKS", false, "the broker does not accept this acks setting"),
+    (22, "ILLEGAL_GENERATION", false, "the group's generation moved on"),
+    (25, "UNKNOWN_MEMBER_ID", false, "the group does not know this member"),
+    (27, "REBALANCE_IN_PROGRESS", true, "the group is rebalancing"),
+    (29, "TOPIC_AUTHORIZATION_FAILED", false, "not authorized to use the topic"),
+    (30, "GROUP_AUTHORIZATION_FAILED", false, "not authorized to use the group"),
+    (31, "CLUSTER_AUTHORIZATION_FAILED", false, "not authorized on the cluster"),
+    (35, "UNSUPPORTED_VERSION", false, "the broker does not support this request version"),
+    (42, "INVALID_REQUEST", false, "the broker found the request invalid"),
+    (43, "UNSUPPORTED_FOR_MESSAGE_FORMAT", false, "the topic's message format is too old"),
+    (45, "OUT_OF_ORDER_SEQUENCE_NUMBER", false, "the broker saw an out-of-order sequence from this producer"),
+    (46, "DUPLICATE_SEQUENCE_NUMBER", false, "the broker already has this batch"),
+    (47, "INVALID_PRODUCER_EPOCH", false, "another producer with this id took over"),
+    (56, "KAFKA_STORAGE_ERROR", true, "the broker's disk holding the partition failed"),
+    (59, "UNKNOWN_PRODUCER_ID", false, "the broker no longer knows this producer id"),
+    (74, "FENCED_LEADER_EPOCH", true, "the leader epoch is older than the broker's"),
+    (75, "UNKNOWN_LEADER_EPOCH", true, "the leader epoch is newer than the broker's"),
+    (76, "UNSUPPORTED_COMPRESSION_TYPE", false, "the broker does not accept this compression type"),
+    (78, "OFFSET_NOT_AVAILABLE", true, "the partition's offsets are not available yet"),
+    (79, "MEMBER_ID_REQUIRED", false, "the group needs a member id"),
+    (87, "INVALID_RECORD", false, "the broker refused a record as invalid"),
+    (82, "FENCED_INSTANCE_ID", false, "another consumer runs with the same --instance-id"),
+    (89, "THROTTLING_QUOTA_EXCEEDED", true, "a quota is exceeded"),
+];
+
+fn entry(code: i16) -> Option<&'static (i16, &'static str, bool, &'static str)> {
+    TABLE.iter().find(|e| e.0 == code)
+}
+
+/// Whether fresh metadata and another attempt may fix this error.
+pub fn retriable(code: i16) -> bool {
+    entry(code).is_some_and(|e| e.2)
+}
+
+/// The error in words, with its protocol name and number.
+pub fn describe(code: i16) -> String {
+    match entry(code) {
+        Some((_, name, _, meaning)) => format!("{meaning} ({name}, error {code})"),
+        None => format!("broker error {code}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_one_entry_per_code() {
+        for (i, a) in TABLE.iter().enumerate() {
+            assert!(
+                TABLE[i + 1..].iter().all(|b| b.0 != a.0),
+                "code {} twice",
+                a.0
+            );
+        }
+    }
+
+    #[test]
+    fn what_a_retry_can_fix() {
+        let cases = [
+            (NONE, false),
+            (6, true),
+            (5, true),
+            (3, true),
+            (16, true),
+            (MESSAGE_TOO_LARGE, false),
+            (29, false),
+            (OUT_OF_ORDER_SEQUENCE, false),
+            (999, false),
+        ];
+        for (code, expected) in cases {
+            assert_eq!(retriable(code), expected, "code {code}");
+        }
+    }
+
+    #[test]
+    fn descriptions_name_the_error() {
+        assert_eq!(
+            describe(6),
+            "this broker is no longer the partition's leader (NOT_LEADER_OR_FOLLOWER, error 6)"
+        );
+        assert_eq!(describe(999), "broker error 999");
+    }
+}

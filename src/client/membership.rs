@@ -1,0 +1,510 @@
+//! Group membership with Kafka's classic group protocol: JoinGroup, SyncGroup, Heartbeat,
+//! LeaveGroup, with the "range" assignor and the standard consumer subscription and assignment
+//! encodings, so Apache's Java consumer can be a member of the same group.
+//!
+//! The client is blocking and single-threaded: the consumer sends heartbeats from its poll loop,
+//! which never waits longer than a fetch's max wait between two of them.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+use kafka_protocol::messages::leave_group_request::MemberIdentity;
+use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+use kafka_protocol::messages::{
+    ApiKey, GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::conn::garbled;
+use super::wire::{Reader, Result as WireResult, WireError};
+use super::{codes, Client, Failure};
+use crate::error::Error;
+
+const JOIN_GROUP: std::ops::RangeInclusive<i16> = 4..=9;
+const SYNC_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
+const HEARTBEAT: std::ops::RangeInclusive<i16> = 1..=4;
+const LEAVE_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
+
+const PROTOCOL_TYPE: &str = "consumer";
+const ASSIGNOR: &str = "range";
+
+/// Membership settings, named and defaulted as in the Java consumer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupSettings {
+    /// session.timeout.ms (45 s): the coordinator drops a member silent this long.
+    pub session_timeout: Duration,
+    /// heartbeat.interval.ms (3 s).
+    pub heartbeat_interval: Duration,
+    /// max.poll.interval.ms (300 s): also the rebalance timeout a join may wait.
+    pub max_poll_interval: Duration,
+    /// group.instance.id: static membership.
+    pub instance_id: Option<String>,
+}
+
+/// This process as a member of a group.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub group: String,
+    pub member_id: String,
+    pub generation: i32,
+    pub settings: GroupSettings,
+    last_heartbeat: Instant,
+}
+
+impl Member {
+    pub fn new(group: &str, settings: GroupSettings) -> Member {
+        Member {
+            group: group.to_string(),
+            member_id: String::new(),
+            generation: -1,
+            settings,
+            last_heartbeat: Instant::now(),
+        }
+    }
+}
+
+/// What a heartbeat learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heartbeat {
+    /// Not due yet, or answered: carry on.
+    Fine,
+    /// The group is rebalancing (or forgot us): commit, then join again.
+    Rejoin,
+}
+
+impl Client<'_> {
+    /// Joins `member.group` subscribed to `topic` and returns the partitions assigned to this
+    /// member (sorted). The leader computes the range assignment for everyone.
+    pub fn join(&mut self, member: &mut Member, topic: &str) -> Result<Vec<i32>, Error> {
+        let what = format!("joining group '{}'", member.group);
+        loop {
+            let joined = self.retry(&what, |c| c.join_once(member, topic))?;
+            let Some((leader, members)) = joined else {
+                continue;
+            };
+            let assignments = if leader {
+                let partitions = self.partitions(topic)?;
+                range_assign(topic, &partitions, &members)
+            } else {
+                Vec::new()
+            };
+            match self.retry(&format!("syncing group '{}'", member.group), |c| {
+                c.sync_once(member, &assignments)
+            })? {
+                Some(assignment) => {
+                    member.last_heartbeat = Instant::now();
+                    let mut mine =
+                        parse_assignment(&assignment, topic).map_err(|e| Error::Broker {
+                            what: format!("reading the assignment of group '{}'", member.group),
+                            cause: e.to_string(),
+                        })?;
+                    mine.sort_unstable();
+                    return Ok(mine);
+                }
+                None => continue,
+            }
+        }
+    }
+
+    /// One JoinGroup. `Ok(None)`: join again at once (the broker gave us a member id, or the
+    /// group moved on); `Ok(Some((leader, members)))` on success.
+    #[allow(clippy::type_complexity)]
+    fn join_once(
+        &mut self,
+        member: &mut Member,
+        topic: &str,
+    ) -> Result<Option<(bool, Vec<(String, Option<String>, Vec<u8>)>)>, Failure> {
+        let node = self.coordinator_node(&member.group)?;
+        let stop = self.stop;
+        let conn = self.node(node)?;
+        let version = conn.version(ApiKey::JoinGroup, JOIN_GROUP)?;
+        let request = JoinGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
+            .with_session_timeout_ms(millis(member.settings.session_timeout))
+            .with_rebalance_timeout_ms(millis(member.settings.max_poll_interval))
+            .with_member_id(StrBytes::from_string(member.member_id.clone()))
+            .with_group_instance_id(
+                member
+                    .settings
+                    .instance_id
+                    .clone()
+                    .map(StrBytes::from_string),
+            )
+            .with_protocol_type(StrBytes::from_static_str(PROTOCOL_TYPE))
+            .with_protocols(vec![JoinGroupRequestProtocol::default()
+                .with_name(StrBytes::from_static_str(ASSIGNOR))
+                .with_metadata(Bytes::from(subscription(topic)))]);
+        let addr = conn.addr.clone();
+        let body = conn.call(
+            ApiKey::JoinGroup,
+            &request,
+            version,
+            member.settings.max_poll_interval,
+            stop,
+        )?;
+        let joined = parse_join(body, version).map_err(|e| garbled(&addr, ApiKey::JoinGroup, e))?;
+        match joined.error {
+            codes::NONE => {}
+            // The broker assigns a member id on the first join (KIP-394): join again with it.
+            codes::MEMBER_ID_REQUIRED => {
+                member.member_id = joined.member_id;
+                return Ok(None);
+            }
+            codes::UNKNOWN_MEMBER_ID => {
+                member.member_id.clear();
+                return Ok(None);
+            }
+            e => return Err(self.membership_failure(&member.group, e)),
+        }
+        member.member_id = joined.member_id;
+        member.generation = joined.generation;
+        let leader = joined.leader == member.member_id && !joined.skip_assignment;
+        Ok(Some((leader, joined.members)))
+    }
+
+    fn sync_once(
+        &mut self,
+        member: &mut Member,
+        assignments: &[(String, Vec<u8>)],
+    ) -> Result<Option<Vec<u8>>, Failure> {
+        let node = self.coordinator_node(&member.group)?;
+        let stop = self.stop;
+        let conn = self.node(node)?;
+        let version = conn.version(ApiKey::SyncGroup, SYNC_GROUP)?;
+        let request = SyncGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
+            .with_generation_id(member.generation)
+            .with_member_id(StrBytes::from_string(member.member_id.clone()))
+            .with_group_instance_id(
+                member
+                    .settings
+                    .instance_id
+                    .clone()
+                    .map(StrBytes::from_string),
+            )
+            .with_protocol_type(Some(StrBytes::from_static_str(PROTOCOL_TYPE)))
+            .with_protocol_name(Some(StrBytes::from_static_str(ASSIGNOR)))
+            .with_assignments(
+                assignments
+                    .iter()
+                    .map(|(id, a)| {
+                        SyncGroupRequestAssignment::default()
+                            .with_member_id(StrBytes::from_string(id.clone()))
+                            .with_assignment(Bytes::from(a.clone()))
+                    })
+                    .collect(),
+            );
+        let addr = conn.addr.clone();
+        let body = conn.call(
+            ApiKey::SyncGroup,
+            &request,
+            version,
+            member.settings.max_poll_interval,
+            stop,
+        )?;
+        let (error, assignment) = (|| {
+            let mut r = Reader::new(body, version >= 4);
+            r.i32()?;
+            let error = r.i16()?;
+            if version >= 5 {
+                r.nullable_string()?;
+                r.nullable_string()?;
+            }
+            Ok::<_, WireError>((error, r.nullable_bytes()?.unwrap_or_default().to_vec()))
+        })()
+        .map_err(|e| garbled(&addr, ApiKey::SyncGroup, e))?;
+        match error {
+            codes::NONE => Ok(Some(assignment)),
+            codes::REBALANCE_IN_PROGRESS | codes::ILLEGAL_GENERATION => Ok(None),
+            codes::UNKNOWN_MEMBER_ID => {
+                member.member_id.clear();
+                Ok(None)
+            }
+            e => Err(self.membership_failure(&member.group, e)),
+        }
+    }
+
+    /// Sends a heartbeat when one is due.
+    pub fn heartbeat(&mut self, member: &mut Member) -> Result<Heartbeat, Error> {
+        if member.last_heartbeat.elapsed() < member.settings.heartbeat_interval {
+            return Ok(Heartbeat::Fine);
+        }
+        let what = format!("sending a heartbeat to group '{}'", member.group);
+        let error = self.retry(&what, |c| {
+            let node = c.coordinator_node(&member.group)?;
+            let stop = c.stop;
+            let conn = c.node(node)?;
+            let version = conn.version(ApiKey::Heartbeat, HEARTBEAT)?;
+            let request = HeartbeatRequest::default()
+                .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
+                .with_generation_id(member.generation)
+                .with_member_id(StrBytes::from_string(member.member_id.clone()))
+                .with_group_instance_id(
+                    member
+                        .settings
+                        .instance_id
+                        .clone()
+                        .map(StrBytes::from_string),
+                );
+            let addr = conn.addr.clone();
+            let body = conn.call(ApiKey::Heartbeat, &request, version, Duration::ZERO, stop)?;
+            let error = (|| {
+                let mut r = Reader::new(body, version >= 4);
+                r.i32()?;
+                r.i16()
+            })()
+            .map_err(|e| garbled(&addr, ApiKey::Heartbeat, e))?;
+            match error {
+                codes::NONE
+                | codes::REBALANCE_IN_PROGRESS
+                | codes::ILLEGAL_GENERATION
+                | codes::UNKNOWN_MEMBER_ID => Ok(error),
+                e => Err(c.membership_failure(&member.group, e)),
+            }
+        })?;
+        member.last_heartbeat = Instant::now();
+        if error == codes::UNKNOWN_MEMBER_ID && member.settings.instance_id.is_none() {
+            member.member_id.clear();
+        }
+        Ok(if error == codes::NONE {
+            Heartbeat::Fine
+        } else {
+            Heartbeat::Rejoin
+        })
+    }
+
+    /// Leaves the group at once, so the others take over without waiting for the session
+    /// timeout. Static members stay (their partitions wait for them), as in the Java client.
+    pub fn leave(&mut self, member: &Member) -> Result<(), Error> {
+        if member.settings.instance_id.is_some() || member.member_id.is_empty() {
+            return Ok(());
+        }
+        let what = format!("leaving group '{}'", member.group);
+        self.retry(&what, |c| {
+            let node = c.coordinator_node(&member.group)?;
+            let stop = c.stop;
+            let conn = c.node(node)?;
+            let version = conn.version(ApiKey::LeaveGroup, LEAVE_GROUP)?;
+            let request = LeaveGroupRequest::default()
+                .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
+                .with_members(vec![MemberIdentity::default()
+                    .with_member_id(StrBytes::from_string(member.member_id.clone()))]);
+            conn.call(ApiKey::LeaveGroup, &request, version, Duration::ZERO, stop)?;
+            Ok(())
+        })
+    }
+
+    /// A group-level error while a member: a moved coordinator is worth a retry.
+    fn membership_failure(&mut self, group: &str, error: i16) -> Failure {
+        if codes::retriable(error) {
+            self.forget_coordinator();
+            Failure::Stale(format!("group '{group}': {}", codes::describe(error)))
+        } else {
+            Failure::Fatal(Error::Broker {
+                what: format!("using group '{group}'"),
+                cause: codes::describe(error),
+            })
+        }
+    }
+}
+
+fn millis(d: Duration) -> i32 {
+    d.as_millis().min(i32::MAX as u128) as i32
+}
+
+/// ConsumerProtocolSubscription v0: the topics this member reads.
+fn subscription(topic: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + topic.len());
+    out.extend_from_slice(&0i16.to_be_bytes());
+    out.extend_from_slice(&1i32.to_be_bytes());
+    out.extend_from_slice(&(topic.len() as i16).to_be_bytes());
+    out.extend_from_slice(topic.as_bytes());
+    out.extend_from_slice(&(-1i32).to_be_bytes()); // no user data
+    out
+}
+
+/// The topics of a member's subscription (any version: later versions only append fields).
+fn subscribed_topics(metadata: &[u8]) -> WireResult<Vec<String>> {
+    let mut r = Reader::new(metadata, false);
+    r.i16()?;
+    let n = r.count(2)?;
+    let mut topics = Vec::with_capacity(n);
+    for _ in 0..n {
+        topics.push(r.string()?.to_string());
+    }
+    Ok(topics)
+}
+
+/// ConsumerProtocolAssignment v0 for one topic.
+fn assignment(topic: &str, partitions: &[i32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + topic.len() + 4 * partitions.len());
+    out.extend_from_slice(&0i16.to_be_bytes());
+    out.extend_from_slice(&1i32.to_be_bytes());
+    out.extend_from_slice(&(topic.len() as i16).to_be_bytes());
+    out.extend_from_slice(topic.as_bytes());
+    out.extend_from_slice(&(partitions.len() as i32).to_be_bytes());
+    for p in partitions {
+        out.extend_from_slice(&p.to_be_bytes());
+    }
+    out.extend_from_slice(&(-1i32).to_be_bytes()); // no user data
+    out
+}
+
+/// This member's partitions of `topic` in an assignment (any version).
+fn parse_assignment(data: &[u8], topic: &str) -> WireResult<Vec<i32>> {
+    if data.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut r = Reader::new(data, false);
+    r.i16()?;
+    let mut mine = Vec::new();
+    let topics = r.count(6)?;
+    for _ in 0..topics {
+        let name = r.string()?;
+        let n = r.count(4)?;
+        for _ in 0..n {
+            let p = r.i32()?;
+            if name == topic {
+                mine.push(p);
+            }
+        }
+    }
+    Ok(mine)
+}
+
+/// The range assignor: members subscribed to `topic`, sorted (by instance id when static, then
+/// member id, as the Java client sorts them), each get a consecutive run of partitions; the first
+/// `partitions % members` get one more. Every member gets an assignment, empty or not.
+fn range_assign(
+    topic: &str,
+    partitions: &[i32],
+    members: &[(String, Option<String>, Vec<u8>)],
+) -> Vec<(String, Vec<u8>)> {
+    let mut subscribed: Vec<&(String, Option<String>, Vec<u8>)> = members
+        .iter()
+        .filter(|m| subscribed_topics(&m.2).is_ok_and(|t| t.iter().any(|t| t == topic)))
+        .collect();
+    subscribed.sort_by(|a, b| match (&a.1, &b.1) {
+        (Some(x), Some(y)) => x.cmp(y).then(a.0.cmp(&b.0)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.0.cmp(&b.0),
+    });
+    let mut sorted = partitions.to_vec();
+    sorted.sort_unstable();
+    let n = subscribed.len().max(1);
+    let (each, extra) = (sorted.len() / n, sorted.len() % n);
+    let mut next = 0;
+    let mut out: Vec<(String, Vec<u8>)> = Vec::with_capacity(members.len());
+    for (i, m) in subscribed.iter().enumerate() {
+        let take = each + usize::from(i < extra);
+        out.push((m.0.clone(), assignment(topic, &sorted[next..next + take])));
+        next += take;
+    }
+    for m in members {
+        if !out.iter().any(|(id, _)| *id == m.0) {
+            out.push((m.0.clone(), assignment(topic, &[])));
+        }
+    }
+    out
+}
+
+struct Joined {
+    error: i16,
+    generation: i32,
+    leader: String,
+    skip_assignment: bool,
+    member_id: String,
+    members: Vec<(String, Option<String>, Vec<u8>)>,
+}
+
+fn parse_join(body: &[u8], version: i16) -> WireResult<Joined> {
+    let mut r = Reader::new(body, version >= 6);
+    r.i32()?;
+    let error = r.i16()?;
+    let generation = r.i32()?;
+    if version >= 7 {
+        r.nullable_string()?;
+    }
+    r.nullable_string()?; // protocol name
+    let leader = r.string()?.to_string();
+    let skip_assignment = version >= 9 && r.bool()?;
+    let member_id = r.string()?.to_string();
+    let n = r.count(4)?;
+    let mut members = Vec::with_capacity(n);
+    for _ in 0..n {
+        let id = r.string()?.to_string();
+        let instance = if version >= 5 {
+            r.nullable_string()?.map(str::to_string)
+        } else {
+            None
+        };
+        let metadata = r.nullable_bytes()?.unwrap_or_default().to_vec();
+        r.tags()?;
+        members.push((id, instance, metadata));
+    }
+    r.tags()?;
+    Ok(Joined {
+        error,
+        generation,
+        leader,
+        skip_assignment,
+        member_id,
+        members,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: &str, instance: Option<&str>, topic: &str) -> (String, Option<String>, Vec<u8>) {
+        (id.into(), instance.map(Into::into), subscription(topic))
+    }
+
+    fn assigned(out: &[(String, Vec<u8>)], id: &str) -> Vec<i32> {
+        let a = &out.iter().find(|(m, _)| m == id).unwrap().1;
+        parse_assignment(a, "t").unwrap()
+    }
+
+    #[test]
+    fn range_gives_consecutive_runs_and_the_first_members_one_more() {
+        let members = [
+            member("b", None, "t"),
+            member("a", None, "t"),
+            member("c", None, "t"),
+        ];
+        let out = range_assign("t", &[0, 1, 2, 3, 4, 5, 6], &members);
+        assert_eq!(assigned(&out, "a"), [0, 1, 2]);
+        assert_eq!(assigned(&out, "b"), [3, 4]);
+        assert_eq!(assigned(&out, "c"), [5, 6]);
+    }
+
+    #[test]
+    fn static_members_sort_first_and_other_topics_get_nothing() {
+        let members = [
+            member("a", None, "t"),
+            member("z", Some("gw-1"), "t"),
+            member("x", None, "other"),
+        ];
+        let out = range_assign("t", &[0, 1, 2], &members);
+        assert_eq!(assigned(&out, "z"), [0, 1]);
+        assert_eq!(assigned(&out, "a"), [2]);
+        assert_eq!(assigned(&out, "x"), Vec::<i32>::new());
+    }
+
+    #[test]
+    fn subscriptions_and_assignments_round_trip_and_bad_ones_are_errors() {
+        assert_eq!(
+            subscribed_topics(&subscription("orders")).unwrap(),
+            ["orders"]
+        );
+        assert_eq!(
+            parse_assignment(&assignment("t", &[4, 2]), "t").unwrap(),
+            [4, 2]
+        );
+        assert!(parse_assignment(&[0, 0, 0x7f, 0xff, 0xff, 0xff], "t").is_err());
+        assert!(subscribed_topics(&[0, 0, 0, 0, 0, 9]).is_err());
+    }
+}

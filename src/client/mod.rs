@@ -1,0 +1,111 @@
+//! Our own small blocking Kafka client: std sockets, one request in flight per connection, no
+//! async runtime, no C library. Requests are encoded with the `kafka-protocol` crate (generated
+//! from Apache Kafka's schemas); responses are read by the bounded decoders in [`wire`] and each
+//! API's module; record batches by [`records`].
+//!
+//! This folder is the one seam to the wire: nothing outside it names a `kafka_protocol` type. The
+//! producer and consumer speak in topics, partitions, offsets and records.
+//!
+//! Every wait is a named setting in [`Options`]; every retriable failure (a lost connection, a
+//! moved leader or coordinator, a timeout) goes through one policy, [`Client::retry`]: fresh
+//! metadata, a pause that doubles up to [`RetryPolicy::max_backoff`], and at most
+//! [`RetryPolicy::attempts`] attempts, the same for producing, fetching and committing.
+
+mod cluster;
+pub mod codes;
+mod conn;
+mod fetch;
+mod group;
+mod membership;
+mod produce;
+pub mod records;
+mod wire;
+
+use std::time::Duration;
+
+pub use cluster::Client;
+pub use fetch::{End, FetchSettings, FetchedPartition, Isolation, Position};
+pub use membership::{GroupSettings, Heartbeat, Member};
+pub use produce::{Delivery, Outgoing, ProduceSettings};
+pub use records::Compression;
+
+use crate::error::Error;
+
+/// How many attempts, and how long to pause between them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts per operation, the first included (>= 1).
+    pub attempts: u32,
+    /// The first pause; each next one doubles.
+    pub backoff: Duration,
+    /// The longest pause.
+    pub max_backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// The pause after failed attempt `attempt` (1-based).
+    pub fn pause_after(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(16);
+        self.backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// Every setting of a connection, with the Java client's defaults where it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Bootstrap brokers, `host:port`, tried in order.
+    pub brokers: Vec<String>,
+    /// Sent with every request; brokers log it.
+    pub client_id: String,
+    /// Longest wait for a TCP connection (Java: socket.connection.setup.timeout.ms, 10 s).
+    pub connect_timeout: Duration,
+    /// Longest wait for an answer (Java: request.timeout.ms, 30 s); a fetch adds its max wait.
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Largest response frame accepted; a longer one is refused before it is read.
+    pub max_response_bytes: usize,
+    /// Topics a metadata request may create when missing (the producer's own topic, the
+    /// consumer's dead-letter topic); any other missing topic is [`Error::NoSuchTopic`].
+    pub creatable: Vec<String>,
+}
+
+/// Why one attempt failed, and what another attempt needs.
+#[derive(Debug)]
+pub enum Failure {
+    /// A connection failed or a broker sent garbage: reconnect, refresh metadata, retry.
+    Network(String),
+    /// The cluster moved on (leader, coordinator, topic creation): refresh metadata, retry.
+    Stale(String),
+    /// Retrying cannot help.
+    Fatal(Error),
+}
+
+/// Decodes `body` as the answer to `api` at `version` with the client's own decoders, and, for
+/// a fetch, walks every record of every batch: the entry point of the fuzz target
+/// (`fuzz/fuzz_targets/responses.rs`). Returns whether it decoded; it must never panic, hang or
+/// allocate by a length it read.
+#[doc(hidden)]
+pub fn decode_response(api: i16, version: i16, body: &[u8]) -> bool {
+    let mut scratch = Vec::new();
+    let limits = records::Limits {
+        max_decompressed: 1 << 20,
+    };
+    match api {
+        0 => produce::parse_produce(body, version).is_ok(),
+        1 => fetch::parse_fetch(body, version).is_ok_and(|partitions| {
+            for p in partitions {
+                for batch in records::Batches::new(p.records).flatten() {
+                    if let Ok(records) = batch.records(&mut scratch, &limits) {
+                        records.for_each(drop);
+                    }
+                }
+            }
+            true
+        }),
+        2 => fetch::parse_list_offsets(body, version).is_ok(),
+        3 => cluster::parse_metadata(body, version).is_ok(),
+        8 => group::parse_offset_commit(body, version).is_ok(),
+        9 => group::parse_offset_fetch(body, version).is_ok(),
+        _ => false,
+    }
+}

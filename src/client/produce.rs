@@ -1,0 +1,387 @@
+//! Producing: one record batch per partition, one request per leader, retried under the one
+//! retry policy. With idempotence (the default, as in the Java client 3.0+ and librdkafka) each
+//! batch carries the producer id, epoch and a per-partition sequence number, and a retry sends
+//! the very same bytes, so the broker stores a retried batch once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, ProduceRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use super::conn::garbled;
+use super::records::{self, Compression, OutRecord, ProducerIds};
+use super::wire::{Reader, Result as WireResult};
+use super::{codes, Client, Failure};
+use crate::error::Error;
+
+/// Produce versions this client reads (v3 is the oldest Kafka 4 accepts).
+const PRODUCE: std::ops::RangeInclusive<i16> = 3..=12;
+const INIT_PRODUCER_ID: std::ops::RangeInclusive<i16> = 0..=4;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProduceSettings {
+    /// 0, 1 or -1 (all).
+    pub acks: i16,
+    /// How long the leader waits for replicas (acks=all).
+    pub ack_timeout: Duration,
+    pub compression: Compression,
+    pub idempotent: bool,
+}
+
+/// One record to send, to a partition the caller chose.
+pub struct Outgoing<'x> {
+    pub partition: i32,
+    pub key: Option<&'x [u8]>,
+    pub value: Option<&'x [u8]>,
+}
+
+/// Where a record was stored; `offset` is `None` with acks=0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub partition: i32,
+    pub offset: Option<i64>,
+}
+
+/// The idempotent producer's identity and next sequence number per partition.
+#[derive(Debug, Default)]
+pub(super) struct Idempotence {
+    id: i64,
+    epoch: i16,
+    next: HashMap<(String, i32), i32>,
+}
+
+/// What a produce call settled: one result per record (in the order given), and the error that
+/// ended it early (retries ran out, or a stop request), if one did.
+pub type Produced = (Vec<Result<Delivery, String>>, Option<Error>);
+
+struct Pending {
+    partition: i32,
+    /// Indices into the caller's records, in order.
+    records: Vec<usize>,
+    batch: Bytes,
+}
+
+impl Client<'_> {
+    /// Asks the cluster for a producer id, for idempotent batches.
+    fn init_producer_id(&mut self) -> Result<(), Error> {
+        let idempotence = self.retry("getting a producer id (idempotence)", |c| {
+            let stop = c.stop;
+            let conn = c.any_conn()?;
+            let version = conn.version(ApiKey::InitProducerId, INIT_PRODUCER_ID)?;
+            let request = InitProducerIdRequest::default()
+                .with_transactional_id(None)
+                .with_transaction_timeout_ms(i32::MAX);
+            let addr = conn.addr.clone();
+            let body = conn.call(
+                ApiKey::InitProducerId,
+                &request,
+                version,
+                Duration::ZERO,
+                stop,
+            )?;
+            let (error, id, epoch) = (|| {
+                let mut r = Reader::new(body, version >= 2);
+                r.i32()?;
+                Ok((r.i16()?, r.i64()?, r.i16()?))
+            })()
+            .map_err(|e| garbled(&addr, ApiKey::InitProducerId, e))?;
+            match error {
+                codes::NONE => Ok(Idempotence {
+                    id,
+                    epoch,
+                    next: HashMap::new(),
+                }),
+                e if codes::retriable(e) => Err(Failure::Stale(codes::describe(e))),
+                e => Err(Failure::Fatal(Error::Broker {
+                    what: "getting a producer id (idempotence; --no-idempotence does without)"
+                        .into(),
+                    cause: codes::describe(e),
+                })),
+            }
+        })?;
+        log::debug!("producer id {} epoch {}", idempotence.id, idempotence.epoch);
+        self.idempotence = Some(idempotence);
+        Ok(())
+    }
+
+    /// Sends `records` to `topic`, one batch per partition, and waits for the acknowledgements.
+    pub fn produce(
+        &mut self,
+        topic: &str,
+        records: &[Outgoing<'_>],
+        settings: &ProduceSettings,
+    ) -> Produced {
+        let mut results: Vec<Option<Result<Delivery, String>>> = vec![None; records.len()];
+        let idempotent = settings.idempotent && settings.acks == -1;
+        if idempotent && self.idempotence.is_none() {
+            if let Err(e) = self.init_producer_id() {
+                let cause = e.to_string();
+                return (vec![Err(cause); records.len()], Some(e));
+            }
+        }
+        let mut pending = match self.batches(topic, records, settings, idempotent) {
+            Ok(p) => p,
+            Err(e) => {
+                let cause = e.to_string();
+                return (vec![Err(cause); records.len()], Some(e));
+            }
+        };
+        let attempts = self.options.retry.attempts;
+        let mut ended = None;
+        for attempt in 1..=attempts {
+            let mut cause = String::new();
+            let mut by_node: BTreeMap<i32, Vec<Pending>> = BTreeMap::new();
+            for p in std::mem::take(&mut pending) {
+                match self.leader(topic, p.partition) {
+                    Ok(node) => by_node.entry(node).or_default().push(p),
+                    Err(Failure::Fatal(e)) => {
+                        ended = Some(e);
+                        pending.push(p);
+                    }
+                    Err(Failure::Network(c) | Failure::Stale(c)) => {
+                        cause = c;
+                        pending.push(p);
+                    }
+                }
+            }
+            if ended.is_some() {
+                pending.extend(by_node.into_values().flatten());
+                break;
+            }
+            for (node, parts) in by_node {
+                match self.send_to(node, topic, &parts, settings) {
+                    Ok(answers) => {
+                        for p in parts {
+                            let answer = answers.iter().find(|a| a.0 == p.partition);
+                            match answer.map(|a| (a.1, a.2)) {
+                                Some((codes::NONE, base))
+                                | Some((codes::DUPLICATE_SEQUENCE, base)) => {
+                                    for (i, &r) in p.records.iter().enumerate() {
+                                        results[r] = Some(Ok(Delivery {
+                                            partition: p.partition,
+                                            offset: (settings.acks != 0 && base >= 0)
+                                                .then_some(base + i as i64),
+                                        }));
+                                    }
+                                }
+                                Some((e, _)) if codes::retriable(e) => {
+                                    cause =
+                                        format!("{topic}/{}: {}", p.partition, codes::describe(e));
+                                    pending.push(p);
+                                }
+                                Some((e, _)) => {
+                                    if matches!(
+                                        e,
+                                        codes::OUT_OF_ORDER_SEQUENCE
+                                            | codes::UNKNOWN_PRODUCER_ID
+                                            | codes::INVALID_PRODUCER_EPOCH
+                                    ) {
+                                        // A new producer id restarts every sequence.
+                                        self.idempotence = None;
+                                    }
+                                    let why =
+                                        format!("{topic}/{}: {}", p.partition, codes::describe(e));
+                                    for &r in &p.records {
+                                        results[r] = Some(Err(why.clone()));
+                                    }
+                                }
+                                None => {
+                                    cause = format!("no answer for {topic}/{}", p.partition);
+                                    pending.push(p);
+                                }
+                            }
+                        }
+                    }
+                    Err(Failure::Fatal(e)) => {
+                        pending.extend(parts);
+                        ended = Some(e);
+                        break;
+                    }
+                    Err(Failure::Network(c)) => {
+                        self.drop_node(node);
+                        cause = c;
+                        pending.extend(parts);
+                    }
+                    Err(Failure::Stale(c)) => {
+                        cause = c;
+                        pending.extend(parts);
+                    }
+                }
+            }
+            if pending.is_empty() || ended.is_some() {
+                break;
+            }
+            self.invalidate();
+            if attempt == attempts {
+                let cause = format!(
+                    "{cause} (gave up after {attempts} attempts; is Kafka at {} running? try `make up`)",
+                    self.options.brokers.join(",")
+                );
+                ended = Some(Error::Broker {
+                    what: format!("sending orders to '{topic}'"),
+                    cause,
+                });
+                break;
+            }
+            let waiting: usize = pending.iter().map(|p| p.records.len()).sum();
+            if let Err(e) = self.pause(attempt, &format!("sending {waiting} orders: {cause}")) {
+                ended = Some(e);
+                break;
+            }
+        }
+        let why = ended
+            .as_ref()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "not sent".into());
+        for p in &pending {
+            for &r in &p.records {
+                results[r] = Some(Err(why.clone()));
+            }
+        }
+        let results = results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(why.clone())))
+            .collect();
+        (results, ended)
+    }
+
+    /// Encodes one batch per partition, assigning sequence numbers when idempotent.
+    fn batches(
+        &mut self,
+        topic: &str,
+        records: &[Outgoing<'_>],
+        settings: &ProduceSettings,
+        idempotent: bool,
+    ) -> Result<Vec<Pending>, Error> {
+        let mut by_partition: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+        for (i, r) in records.iter().enumerate() {
+            by_partition.entry(r.partition).or_default().push(i);
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let mut pending = Vec::with_capacity(by_partition.len());
+        let mut out = Vec::new();
+        for (partition, indices) in by_partition {
+            let ids = match (&mut self.idempotence, idempotent) {
+                (Some(state), true) => {
+                    let next = state
+                        .next
+                        .entry((topic.to_string(), partition))
+                        .or_insert(0);
+                    let base_sequence = *next;
+                    // Sequences wrap to 0 after i32::MAX, as the broker expects.
+                    *next = ((i64::from(*next) + indices.len() as i64) % (i64::from(i32::MAX) + 1))
+                        as i32;
+                    ProducerIds {
+                        id: state.id,
+                        epoch: state.epoch,
+                        base_sequence,
+                    }
+                }
+                _ => ProducerIds::NONE,
+            };
+            let batch: Vec<OutRecord<'_>> = indices
+                .iter()
+                .map(|&i| OutRecord {
+                    key: records[i].key,
+                    value: records[i].value,
+                })
+                .collect();
+            out.clear();
+            records::encode_batch(&mut out, &batch, now, settings.compression, ids).map_err(
+                |e| Error::Broker {
+                    what: format!("encoding a batch for {topic}/{partition}"),
+                    cause: e.to_string(),
+                },
+            )?;
+            pending.push(Pending {
+                partition,
+                records: indices,
+                batch: Bytes::copy_from_slice(&out),
+            });
+        }
+        Ok(pending)
+    }
+
+    /// One produce request to `node`; returns (partition, error code, base offset) per partition.
+    fn send_to(
+        &mut self,
+        node: i32,
+        topic: &str,
+        parts: &[Pending],
+        settings: &ProduceSettings,
+    ) -> Result<Vec<(i32, i16, i64)>, Failure> {
+        let stop = self.stop;
+        let conn = self.node(node)?;
+        let version = conn.version(ApiKey::Produce, PRODUCE)?;
+        let request = ProduceRequest::default()
+            .with_transactional_id(None)
+            .with_acks(settings.acks)
+            .with_timeout_ms(settings.ack_timeout.as_millis().min(i32::MAX as u128) as i32)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+                .with_partition_data(
+                    parts
+                        .iter()
+                        .map(|p| {
+                            PartitionProduceData::default()
+                                .with_index(p.partition)
+                                .with_records(Some(p.batch.clone()))
+                        })
+                        .collect(),
+                )]);
+        if settings.acks == 0 {
+            conn.send_only(ApiKey::Produce, &request, version)?;
+            return Ok(parts
+                .iter()
+                .map(|p| (p.partition, codes::NONE, -1))
+                .collect());
+        }
+        let addr = conn.addr.clone();
+        let body = conn.call(
+            ApiKey::Produce,
+            &request,
+            version,
+            settings.ack_timeout,
+            stop,
+        )?;
+        parse_produce(body, version).map_err(|e| garbled(&addr, ApiKey::Produce, e))
+    }
+}
+
+pub(super) fn parse_produce(body: &[u8], version: i16) -> WireResult<Vec<(i32, i16, i64)>> {
+    let mut r = Reader::new(body, version >= 9);
+    let mut out = Vec::new();
+    let topics = r.count(6)?;
+    for _ in 0..topics {
+        r.string()?;
+        let partitions = r.count(14)?;
+        for _ in 0..partitions {
+            let index = r.i32()?;
+            let error = r.i16()?;
+            let base = r.i64()?;
+            r.i64()?; // log append time
+            if version >= 5 {
+                r.i64()?; // log start offset
+            }
+            if version >= 8 {
+                let n = r.count(5)?;
+                for _ in 0..n {
+                    r.i32()?;
+                    r.nullable_string()?;
+                    r.tags()?;
+                }
+                r.nullable_string()?;
+            }
+            r.tags()?;
+            out.push((index, error, base));
+        }
+        r.tags()?;
+    }
+    Ok(out)
+}
