@@ -155,6 +155,8 @@ pub struct ConsumerConfig {
     pub max_poll_interval: Duration,
     /// Static membership (Java: group.instance.id); `None` without `--instance-id`.
     pub instance_id: Option<String>,
+    /// `--lag`: print the group's lag per partition and exit.
+    pub lag: bool,
 }
 
 /// What the command line asks for.
@@ -486,6 +488,9 @@ pub const CONSUMER: &[Section] = &[
                 .default("order_consumer_group")
                 .help("consumer group, which stores the offsets"),
             flag("no-group").help("skip the group: read partitions directly, commit nothing"),
+            flag("lag").help(
+                "print the group's committed offset, end offset and lag per partition, then exit",
+            ),
             flag("commit-every")
                 .value("N", Rule::int(1, 1_000_000))
                 .env("KAFKA_COMMIT_EVERY")
@@ -620,7 +625,7 @@ pub fn consumer(
 
     let use_group = !r.switch("no-group");
     if !use_group {
-        for long in ["group", "instance-id"] {
+        for long in ["group", "instance-id", "lag"] {
             if let Some(given) = r.flag(long)? {
                 return Err(usage(&given, "does not go with --no-group"));
             }
@@ -685,6 +690,7 @@ pub fn consumer(
         heartbeat_interval,
         max_poll_interval: required(r.secs("max-poll-interval")?),
         instance_id,
+        lag: r.switch("lag"),
     }))
 }
 
@@ -1388,6 +1394,7 @@ mod tests {
                 heartbeat_interval: Duration::from_secs(3),
                 max_poll_interval: Duration::from_secs(300),
                 instance_id: None,
+                lag: false,
             }
         );
     }

@@ -59,6 +59,15 @@ fn main() -> ExitCode {
         eprintln!("error: cannot install a signal handler: {e}");
         return exit(FAILURE);
     }
+    if config.lag {
+        return match consumer::lag(&config, &mut io::stdout().lock(), &stop) {
+            Ok(()) | Err(Error::Interrupted) => exit(OK),
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit(e.exit_code())
+            }
+        };
+    }
     let (summary, result) = consumer::run(&config, &mut io::stdout().lock(), &stop);
     let interrupted = matches!(result, Err(Error::Interrupted));
     if result.is_ok() || interrupted || summary.group.is_some() || !summary.last_offsets.is_empty()

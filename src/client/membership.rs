@@ -5,6 +5,7 @@
 //! The client is blocking and single-threaded: the consumer sends heartbeats from its poll loop,
 //! which never waits longer than a fetch's max wait between two of them.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,7 +13,8 @@ use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
-    ApiKey, GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
+    ApiKey, DescribeGroupsRequest, GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest,
+    SyncGroupRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -25,6 +27,7 @@ const JOIN_GROUP: std::ops::RangeInclusive<i16> = 4..=9;
 const SYNC_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
 const HEARTBEAT: std::ops::RangeInclusive<i16> = 1..=4;
 const LEAVE_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
+const DESCRIBE_GROUPS: std::ops::RangeInclusive<i16> = 0..=5;
 
 const PROTOCOL_TYPE: &str = "consumer";
 const ASSIGNOR: &str = "range";
@@ -295,6 +298,40 @@ impl Client<'_> {
         })
     }
 
+    /// Which member owns each partition of `topic` in `group`, as the coordinator describes
+    /// the group: partition -> "member id (client id@host)".
+    pub fn owners(&mut self, group: &str, topic: &str) -> Result<HashMap<i32, String>, Error> {
+        self.retry(&format!("describing group '{group}'"), |c| {
+            let node = c.coordinator_node(group)?;
+            let stop = c.stop;
+            let conn = c.node(node)?;
+            let version = conn.version(ApiKey::DescribeGroups, DESCRIBE_GROUPS)?;
+            let request = DescribeGroupsRequest::default()
+                .with_groups(vec![GroupId(StrBytes::from_string(group.to_string()))]);
+            let addr = conn.addr.clone();
+            let body = conn.call(
+                ApiKey::DescribeGroups,
+                &request,
+                version,
+                Duration::ZERO,
+                stop,
+            )?;
+            let (error, members) = parse_describe(body, version)
+                .map_err(|e| garbled(&addr, ApiKey::DescribeGroups, e))?;
+            if error != codes::NONE {
+                return Err(c.membership_failure(group, error));
+            }
+            let mut owners = HashMap::new();
+            for (who, assignment) in members {
+                // A member of another protocol (not a consumer) has no partitions of ours.
+                for p in parse_assignment(&assignment, topic).unwrap_or_default() {
+                    owners.insert(p, who.clone());
+                }
+            }
+            Ok(owners)
+        })
+    }
+
     /// A group-level error while a member: a moved coordinator is worth a retry.
     fn membership_failure(&mut self, group: &str, error: i16) -> Failure {
         if codes::retriable(error) {
@@ -453,6 +490,43 @@ fn parse_join(body: &[u8], version: i16) -> WireResult<Joined> {
         member_id,
         members,
     })
+}
+
+type Described = (i16, Vec<(String, Vec<u8>)>);
+
+/// The first group of a DescribeGroups answer: its error and, per member, "member id (client
+/// id@host)" and the member's assignment bytes.
+fn parse_describe(body: &[u8], version: i16) -> WireResult<Described> {
+    let mut r = Reader::new(body, version >= 5);
+    if version >= 1 {
+        r.i32()?;
+    }
+    if r.count(12)? == 0 {
+        return Err(WireError("the answer describes no group".into()));
+    }
+    let error = r.i16()?;
+    r.string()?; // group id
+    r.string()?; // state
+    r.string()?; // protocol type
+    r.string()?; // protocol
+    let n = r.count(10)?;
+    let mut members = Vec::with_capacity(n);
+    for _ in 0..n {
+        let id = r.string()?.to_string();
+        if version >= 4 {
+            r.nullable_string()?;
+        }
+        let client = r.string()?.to_string();
+        let host = r.string()?.to_string();
+        r.nullable_bytes()?; // metadata
+        let assignment = r.nullable_bytes()?.unwrap_or_default().to_vec();
+        r.tags()?;
+        members.push((
+            format!("{id} ({client}@{})", host.trim_start_matches('/')),
+            assignment,
+        ));
+    }
+    Ok((error, members))
 }
 
 #[cfg(test)]
