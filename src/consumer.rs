@@ -240,6 +240,7 @@ struct Consumer<'a, 'c> {
 enum Stop {
     OutputClosed,
     MaxMessages,
+    Interrupted,
 }
 
 /// One partition's answer, copied out of the fetch so dead letters can be sent while it is read.
@@ -458,6 +459,7 @@ impl Consumer<'_, '_> {
             self.commit()?;
             match outcome? {
                 Some(Stop::OutputClosed) => return Ok(()),
+                Some(Stop::Interrupted) => return Err(Error::Interrupted),
                 Some(Stop::MaxMessages) => {
                     log::info!("stopping: read --max-messages");
                     return Ok(());
@@ -630,6 +632,10 @@ impl Consumer<'_, '_> {
                     })?;
                     if record.offset < self.positions[&partition] {
                         continue;
+                    }
+                    // A stop request ends the run between two records, not after the fetch.
+                    if self.client.stopped() {
+                        return Ok(Some(Stop::Interrupted));
                     }
                     let stop = self.process(partition, record.offset, record.key, record.value)?;
                     if stop.is_some() {

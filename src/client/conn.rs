@@ -227,8 +227,8 @@ impl Conn {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Failure::Network(format!(
-                    "no {api:?} answer from {} within {} (the request timeout; raise it with \
-                     --request-timeout)",
+                    "no answer from {} to {api:?} within {} (the request timeout; raise it \
+                     with --request-timeout)",
                     self.addr,
                     secs(self.request_timeout)
                 )));
