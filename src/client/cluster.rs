@@ -91,6 +91,19 @@ impl<'a> Client<'a> {
                     }
                     cause
                 }
+                Err(Failure::Garbled(cause)) => {
+                    self.disconnect();
+                    if attempt >= attempts {
+                        return Err(Error::Broker {
+                            what: what.to_string(),
+                            cause: format!(
+                                "{cause} (gave up after {attempts} attempts: is that address a \
+                                 Kafka broker?)"
+                            ),
+                        });
+                    }
+                    cause
+                }
                 Err(Failure::Stale(cause)) => {
                     if attempt >= attempts {
                         return Err(Error::Broker {
@@ -242,7 +255,7 @@ impl<'a> Client<'a> {
                         self.meta = Some(conn);
                         break;
                     }
-                    Err(Failure::Network(cause)) => {
+                    Err(Failure::Network(cause) | Failure::Garbled(cause)) => {
                         log::debug!("{cause}; trying the next broker");
                         causes.push(cause);
                     }
@@ -278,9 +291,16 @@ impl<'a> Client<'a> {
             parse_metadata(body, version).map_err(|e| garbled(&addr, ApiKey::Metadata, e))
         };
         let mut causes = Vec::new();
+        // Garbage from every broker is not a broker that is down.
+        let mut all_garbled = true;
         if let Some(conn) = self.meta.as_mut() {
             match ask(conn) {
                 Err(Failure::Network(cause)) => {
+                    causes.push(cause);
+                    all_garbled = false;
+                    self.meta = None;
+                }
+                Err(Failure::Garbled(cause)) => {
                     causes.push(cause);
                     self.meta = None;
                 }
@@ -298,11 +318,20 @@ impl<'a> Client<'a> {
                 Err(Failure::Network(cause)) => {
                     log::debug!("{cause}; asking the next broker");
                     causes.push(cause);
+                    all_garbled = false;
+                }
+                Err(Failure::Garbled(cause)) => {
+                    log::debug!("{cause}; asking the next broker");
+                    causes.push(cause);
                 }
                 Err(other) => return Err(other),
             }
         }
-        Err(Failure::Network(causes.join("; ")))
+        let causes = causes.join("; ");
+        Err(match all_garbled {
+            true => Failure::Garbled(causes),
+            false => Failure::Network(causes),
+        })
     }
 
     /// Loads brokers and the partitions of `topics`. A topic that is missing (and may not be

@@ -125,7 +125,7 @@ impl Conn {
             i32::from_be_bytes(head)
         };
         if size < 4 || size as usize > self.max_frame {
-            return Err(Failure::Network(format!(
+            return Err(Failure::Garbled(format!(
                 "{} sent a {api:?} answer of {size} bytes (allowed: 4 to {}): not a Kafka broker, \
                  or a garbled stream",
                 self.addr, self.max_frame
@@ -142,7 +142,7 @@ impl Conn {
             .and_then(|c| r.tags().map(|()| c))
             .map_err(|e| garbled(&self.addr, api, e))?;
         if got != correlation {
-            return Err(Failure::Network(format!(
+            return Err(Failure::Garbled(format!(
                 "{} answered {api:?} request {correlation} with correlation id {got}",
                 self.addr
             )));
@@ -269,7 +269,7 @@ fn is_wait(e: &io::Error) -> bool {
 
 /// A response that does not parse.
 pub fn garbled(addr: &str, api: ApiKey, e: super::wire::WireError) -> Failure {
-    Failure::Network(format!("{addr} sent a garbled {api:?} answer: {e}"))
+    Failure::Garbled(format!("{addr} sent a garbled {api:?} answer: {e}"))
 }
 
 fn io_words(e: &io::Error) -> String {

@@ -89,7 +89,9 @@ impl Client<'_> {
             match self.leader(topic, p.partition) {
                 Ok(node) => by_node.entry(node).or_default().push(*p),
                 Err(Failure::Fatal(e)) => return Err(e),
-                Err(Failure::Network(c) | Failure::Stale(c)) => retry.push((p.partition, c)),
+                Err(Failure::Network(c) | Failure::Garbled(c) | Failure::Stale(c)) => {
+                    retry.push((p.partition, c))
+                }
             }
         }
         // With several leaders, only the first request may wait: the others would add up.
@@ -104,7 +106,7 @@ impl Client<'_> {
             ) {
                 Ok(mut again) => retry.append(&mut again),
                 Err(Failure::Fatal(e)) => return Err(e),
-                Err(Failure::Network(c)) => {
+                Err(Failure::Network(c) | Failure::Garbled(c)) => {
                     self.drop_node(node);
                     retry.extend(parts.iter().map(|p| (p.partition, c.clone())));
                 }

@@ -72,8 +72,11 @@ pub struct Options {
 /// Why one attempt failed, and what another attempt needs.
 #[derive(Debug)]
 pub enum Failure {
-    /// A connection failed or a broker sent garbage: reconnect, refresh metadata, retry.
+    /// A connection failed: reconnect, refresh metadata, retry.
     Network(String),
+    /// A broker sent bytes that are not a Kafka answer: reconnect and retry, as for `Network`,
+    /// but the final error does not suggest that Kafka is down.
+    Garbled(String),
     /// The cluster moved on (leader, coordinator, topic creation): refresh metadata, retry.
     Stale(String),
     /// Retrying cannot help.

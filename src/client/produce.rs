@@ -141,7 +141,7 @@ impl Client<'_> {
                         ended = Some(e);
                         pending.push(p);
                     }
-                    Err(Failure::Network(c) | Failure::Stale(c)) => {
+                    Err(Failure::Network(c) | Failure::Garbled(c) | Failure::Stale(c)) => {
                         cause = c;
                         pending.push(p);
                     }
@@ -200,7 +200,7 @@ impl Client<'_> {
                         ended = Some(e);
                         break;
                     }
-                    Err(Failure::Network(c)) => {
+                    Err(Failure::Network(c) | Failure::Garbled(c)) => {
                         self.drop_node(node);
                         cause = c;
                         pending.extend(parts);
