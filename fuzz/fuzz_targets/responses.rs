@@ -1,5 +1,6 @@
 //! Decodes arbitrary bytes as a broker's answer with the client's own decoders: the first byte
-//! picks the API (Produce, Fetch, ListOffsets, Metadata, OffsetCommit, OffsetFetch), the second
+//! picks the API (Produce, Fetch, ListOffsets, Metadata, OffsetCommit, OffsetFetch, JoinGroup, a
+//! SyncGroup assignment, DescribeGroups, ApiVersions), the second
 //! its version, the rest is the body. A fetch answer's records are walked too. Nothing may
 //! panic, loop without end or allocate by a length read from the input.
 
@@ -8,13 +9,17 @@
 use libfuzzer_sys::fuzz_target;
 use order_kafka::client::decode_response;
 
-const APIS: [(i16, std::ops::RangeInclusive<i16>); 6] = [
+const APIS: [(i16, std::ops::RangeInclusive<i16>); 10] = [
     (0, 3..=12),
     (1, 4..=12),
     (2, 1..=7),
     (3, 4..=12),
     (8, 2..=8),
     (9, 1..=7),
+    (11, 4..=9),
+    (14, 0..=0),
+    (15, 0..=5),
+    (18, 0..=0),
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -60,17 +60,8 @@ impl Conn {
         let request = kafka_protocol::messages::ApiVersionsRequest::default();
         let addr = self.addr.clone();
         let body = self.call(ApiKey::ApiVersions, &request, 0, Duration::ZERO, stop)?;
-        let parsed = (|| {
-            let mut r = Reader::new(body, false);
-            let error = r.i16()?;
-            let n = r.count(6)?;
-            let mut offered = Vec::with_capacity(n);
-            for _ in 0..n {
-                offered.push((r.i16()?, r.i16()?, r.i16()?));
-            }
-            Ok::<_, super::wire::WireError>((error, offered))
-        })();
-        let (error, offered) = parsed.map_err(|e| garbled(&addr, ApiKey::ApiVersions, e))?;
+        let (error, offered) =
+            parse_api_versions(body).map_err(|e| garbled(&addr, ApiKey::ApiVersions, e))?;
         // UNSUPPORTED_VERSION still carries the broker's ranges; anything else is a refusal.
         if error != 0 && error != super::codes::UNSUPPORTED_VERSION {
             return Err(Failure::Network(format!(
@@ -259,6 +250,20 @@ impl Conn {
         Ok(())
     }
 }
+
+/// An ApiVersions v0 answer: the error and (api key, min, max) per API.
+pub(super) fn parse_api_versions(body: &[u8]) -> super::wire::Result<ApiRanges> {
+    let mut r = Reader::new(body, false);
+    let error = r.i16()?;
+    let n = r.count(6)?;
+    let mut offered = Vec::with_capacity(n);
+    for _ in 0..n {
+        offered.push((r.i16()?, r.i16()?, r.i16()?));
+    }
+    Ok((error, offered))
+}
+
+type ApiRanges = (i16, Vec<(i16, i16, i16)>);
 
 fn is_wait(e: &io::Error) -> bool {
     matches!(

@@ -389,7 +389,7 @@ fn assignment(topic: &str, partitions: &[i32]) -> Vec<u8> {
 }
 
 /// This member's partitions of `topic` in an assignment (any version).
-fn parse_assignment(data: &[u8], topic: &str) -> WireResult<Vec<i32>> {
+pub(super) fn parse_assignment(data: &[u8], topic: &str) -> WireResult<Vec<i32>> {
     if data.is_empty() {
         return Ok(Vec::new());
     }
@@ -447,7 +447,7 @@ fn range_assign(
     out
 }
 
-struct Joined {
+pub(super) struct Joined {
     error: i16,
     generation: i32,
     leader: String,
@@ -456,7 +456,7 @@ struct Joined {
     members: Vec<(String, Option<String>, Vec<u8>)>,
 }
 
-fn parse_join(body: &[u8], version: i16) -> WireResult<Joined> {
+pub(super) fn parse_join(body: &[u8], version: i16) -> WireResult<Joined> {
     let mut r = Reader::new(body, version >= 6);
     r.i32()?;
     let error = r.i16()?;
@@ -496,7 +496,7 @@ type Described = (i16, Vec<(String, Vec<u8>)>);
 
 /// The first group of a DescribeGroups answer: its error and, per member, "member id (client
 /// id@host)" and the member's assignment bytes.
-fn parse_describe(body: &[u8], version: i16) -> WireResult<Described> {
+pub(super) fn parse_describe(body: &[u8], version: i16) -> WireResult<Described> {
     let mut r = Reader::new(body, version >= 5);
     if version >= 1 {
         r.i32()?;

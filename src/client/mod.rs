@@ -109,6 +109,10 @@ pub fn decode_response(api: i16, version: i16, body: &[u8]) -> bool {
         3 => cluster::parse_metadata(body, version).is_ok(),
         8 => group::parse_offset_commit(body, version).is_ok(),
         9 => group::parse_offset_fetch(body, version).is_ok(),
+        11 => membership::parse_join(body, version).is_ok(),
+        14 => membership::parse_assignment(body, "orders").is_ok(),
+        15 => membership::parse_describe(body, version).is_ok(),
+        18 => conn::parse_api_versions(body).is_ok(),
         _ => false,
     }
 }
