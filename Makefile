@@ -9,6 +9,10 @@ SHELL := bash
 
 KAFKA_VERSION ?= $(shell sed -n 's/^KAFKA_VERSION=//p' .env)
 export KAFKA_VERSION
+# The older Kafka line `make test` runs the protocol-path tests against, on a second broker.
+KAFKA_COMPAT_VERSION ?= $(shell sed -n 's/^KAFKA_COMPAT_VERSION=//p' .env)
+COMPAT_PORT ?= 19392
+COMPAT_TESTS := producer:: consumer:: codecs:: faults::failover::
 
 BROKERS ?= localhost:9092
 TOPIC ?= orders
@@ -20,6 +24,19 @@ RELEASE := target/release
 STATIC_TARGETS := x86_64-unknown-linux-musl aarch64-unknown-linux-musl
 # `docker info` answers only when an engine runs; the client alone is not enough.
 DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
+
+# $(call need,CHECK,PACKAGE): what a target needs beyond the README's prerequisites. When the
+# shell command CHECK fails, the Debian PACKAGE is installed (as root), or make stops at once
+# with the command to run.
+need = $(1) >/dev/null 2>&1 || { \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make $@: installing $(2) with apt-get"; \
+	    apt-get update -qq || true; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+	else \
+	    echo "make $@ needs $(2): run \`sudo apt-get install -y $(2)\`, then make $@ again" >&2; \
+	    exit 1; \
+	fi; }
 
 .PHONY: help up down topic produce consume demo build static test test-static bench logs clean
 
@@ -67,19 +84,28 @@ build: ## Build both binaries (release, size-tuned)
 	cargo build --release --locked
 
 static: ## Static musl binaries for x86_64 and aarch64 into dist/
+	@$(call need,command -v file,file)
 	scripts/build-static
 
-test: ## Unit tests, then integration tests against a real broker (started if none runs)
+test: ## Unit tests, then integration tests against real brokers (started if none runs)
+	@$(call need,command -v kcat,kcat)
 	cargo test --locked --lib --bins
-	scripts/with-broker cargo test --locked --test it
+	@echo "make test: integration tests against Apache Kafka $(KAFKA_VERSION) on 127.0.0.1:9092"
+	IT_KAFKA_VERSION=$(KAFKA_VERSION) scripts/with-broker cargo test --locked --test it
+	@echo "make test: protocol-path tests against Apache Kafka $(KAFKA_COMPAT_VERSION) on 127.0.0.1:$(COMPAT_PORT)"
+	KAFKA_VERSION=$(KAFKA_COMPAT_VERSION) KAFKA_PORT=$(COMPAT_PORT) \
+	  IT_KAFKA_VERSION=$(KAFKA_COMPAT_VERSION) IT_BROKER=127.0.0.1:$(COMPAT_PORT) \
+	  scripts/with-broker cargo test --locked --test it -- $(COMPAT_TESTS)
 	@# Brokers that single tests start stop with them; these lines catch an aborted run.
-	@for port in 19092 23092 25092 29092; do KAFKA_PORT=$$port scripts/kafka-local stop 2>/dev/null; done
+	@for port in 19092 23092 25092; do KAFKA_PORT=$$port scripts/kafka-local stop 2>/dev/null; done
 	@scripts/kafka-local cluster stop 2>/dev/null
 
 test-static: static ## Round trip with the static binaries, ARM ones under qemu-user
 	scripts/with-broker scripts/test-static
 
 bench: ## Benchmarks against kcat and confluent-kafka into docs/benchmarks.md (BENCH_N orders)
+	@$(call need,test -x /usr/bin/time,time)
+	@$(call need,python3 -m ensurepip --version,python3-venv)
 	BENCH_N=$(BENCH_N) scripts/with-broker scripts/bench
 
 logs: ## Follow the broker's log

@@ -3,8 +3,13 @@
 //! One test binary (see matklad's "Delete Cargo Integration Tests"); each test uses its own topic
 //! and group, so they run in parallel.
 
+mod codecs;
 mod consumer;
+mod edges;
 mod faults;
+mod groups;
+mod hostile;
 mod producer;
 mod project;
+mod usage;
 mod util;

@@ -152,27 +152,7 @@ fn keys_land_on_the_murmur2_partition_like_apache_kafkas_console_producer() {
             format!("{id}|{{\"order_id\":\"{id}\",\"user\":\"u\",\"item\":\"i\",\"quantity\":1}}\n")
         })
         .collect();
-    let mut console = std::process::Command::new(util::project_dir().join("scripts/kafka-local"))
-        .env("KAFKA_PORT", util::broker_port(util::broker()))
-        .args([
-            "run",
-            "kafka.tools.ConsoleProducer",
-            "--bootstrap-server",
-            util::broker(),
-            "--topic",
-            &theirs,
-        ])
-        .args([
-            "--property",
-            "parse.key=true",
-            "--property",
-            "key.separator=|",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut console.stdin.take().unwrap(), lines.as_bytes()).unwrap();
-    assert!(console.wait().unwrap().success());
+    util::console_produce(&theirs, &lines, &[]);
 
     let java = util::read_all(&theirs);
     assert_eq!(java.len(), 60);

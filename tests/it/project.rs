@@ -2,21 +2,24 @@
 
 use crate::util;
 
-fn pinned_version() -> String {
-    let env = util::read_file(&util::project_dir().join(".env"));
-    env.lines()
-        .find_map(|l| l.strip_prefix("KAFKA_VERSION="))
-        .expect(".env pins KAFKA_VERSION")
+fn env_value(name: &str) -> String {
+    util::read_file(&util::project_dir().join(".env"))
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!(".env sets {name}"))
         .to_string()
 }
 
 #[test]
-fn one_place_pins_a_kafka_3_9_version_and_the_runner_and_broker_use_it() {
-    let version = pinned_version();
+fn one_place_pins_kafka_4_4_and_the_runner_and_broker_use_it() {
+    let version = util::pinned_version();
     assert!(
-        version.starts_with("3.9."),
-        "the kafka crate needs the 3.9 line, .env pins {version}"
+        version.starts_with("4.4."),
+        "the project runs on Kafka 4.4, .env pins {version}"
     );
+    // The older line `make test` also runs the protocol-path tests against.
+    let compat = env_value("KAFKA_COMPAT_VERSION");
+    assert!(compat.starts_with("3.9."), "{compat}");
 
     let out = std::process::Command::new(util::project_dir().join("scripts/kafka-local"))
         .arg("version")
@@ -25,15 +28,33 @@ fn one_place_pins_a_kafka_3_9_version_and_the_runner_and_broker_use_it() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), version);
 
-    // The broker under test reports its version in its own startup log.
-    let port = util::broker_port(util::broker());
-    let log = util::project_dir().join(format!(".kafka-local/{port}/logs/server.log"));
-    if log.exists() {
-        let log = util::read_file(&log);
+    // `make test` runs the suite on the pin and the protocol-path tests on the older line.
+    let plan = std::process::Command::new("make")
+        .args(["--dry-run", "test"])
+        .env_remove("KAFKA_VERSION")
+        .current_dir(util::project_dir())
+        .output()
+        .unwrap();
+    let plan = String::from_utf8_lossy(&plan.stdout);
+    for v in [&version, &compat] {
         assert!(
-            log.contains(&format!("Kafka version: {version}")),
-            "server.log names another version"
+            plan.contains(&format!("IT_KAFKA_VERSION={v}")),
+            "make test does not run Kafka {v}:\n{plan}"
         );
+    }
+
+    // The broker under test reports the version under test in its own startup log (when the
+    // local runner started it; Docker keeps its log in the container).
+    match util::local_broker_dir() {
+        Some(dir) => {
+            let log = util::read_file(&dir.join("logs/server.log"));
+            let under_test = util::kafka_version();
+            assert!(
+                log.contains(&format!("Kafka version: {under_test}")),
+                "server.log names another version than {under_test}"
+            );
+        }
+        None => println!("the broker under test is not the local runner's: its log is elsewhere"),
     }
 }
 
