@@ -24,7 +24,7 @@ use crate::client::{
 };
 use crate::config::{ConsumerConfig, Format, Isolation, Start, MAX_FETCH_BYTES};
 use crate::dead_letter::Envelope;
-use crate::error::{secs, Error};
+use crate::error::{output_closed, secs, Error};
 use crate::order::{check_key, Order};
 use crate::partition;
 use crate::producer::client_options;
@@ -207,13 +207,7 @@ fn consume(
 fn say(out: &mut dyn Write, line: &str) -> Result<(), Error> {
     writeln!(out, "{line}")
         .and_then(|()| out.flush())
-        .or_else(|e| match e.kind() {
-            io::ErrorKind::BrokenPipe => Ok(()),
-            _ => Err(Error::Io {
-                what: "writing output".into(),
-                source: e,
-            }),
-        })
+        .or_else(output_closed)
 }
 
 struct Consumer<'a, 'c> {
@@ -729,13 +723,9 @@ impl Consumer<'_, '_> {
 
     /// A closed stdout ends the run quietly; any other write error is an error.
     fn output_failed(&mut self, e: io::Error) -> Result<Option<Stop>, Error> {
-        if e.kind() == io::ErrorKind::BrokenPipe {
+        output_closed(e).map(|()| {
             log::debug!("stdout closed; stopping");
-            return Ok(Some(Stop::OutputClosed));
-        }
-        Err(Error::Io {
-            what: "writing output".into(),
-            source: e,
+            Some(Stop::OutputClosed)
         })
     }
 

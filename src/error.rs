@@ -5,9 +5,6 @@ use std::time::Duration;
 
 use crate::exit_codes;
 
-/// The exit codes under their old path, until every caller names [`crate::exit_codes`].
-pub use crate::exit_codes as exit;
-
 /// Everything that can go wrong, each with a message a person can act on.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -21,17 +18,6 @@ pub enum Error {
         brokers: String,
         attempts: u32,
         cause: String,
-    },
-    /// The topic does not exist, or has no leader, after every retry.
-    TopicUnavailable {
-        topic: String,
-        brokers: String,
-        attempts: u32,
-    },
-    /// The broker refuses the old protocol versions the `kafka` crate sends (Kafka 4.x).
-    BrokerTooNew {
-        broker: String,
-        refused: Vec<String>,
     },
     /// The broker answered a request with an error that retrying does not fix, or retries ran out.
     Broker { what: String, cause: String },
@@ -59,22 +45,6 @@ impl fmt::Display for Error {
                 f,
                 "cannot reach {brokers} after {attempts} attempts ({cause}): is Kafka running? try `make up`"
             ),
-            Error::TopicUnavailable {
-                topic,
-                brokers,
-                attempts,
-            } => write!(
-                f,
-                "topic '{topic}' has no available partitions on {brokers} after {attempts} attempts: \
-                 create it with `make topic TOPIC={topic}` (or `scripts/kafka-local topic {topic}`)"
-            ),
-            Error::BrokerTooNew { broker, refused } => write!(
-                f,
-                "the broker at {broker} is too new for this build: it refuses {}, which the `kafka` \
-                 crate sends (Kafka 4.0 removed these versions). Use a Kafka 3.x broker; 3.9 is the \
-                 newest that works (`make up` runs it)",
-                refused.join(", ")
-            ),
             Error::Broker { what, cause } => write!(f, "{what}: {cause}"),
             Error::NoSuchTopic { topic, brokers } => write!(
                 f,
@@ -98,6 +68,18 @@ impl Error {
             Error::Interrupted => exit_codes::OK,
             _ => exit_codes::FAILURE,
         }
+    }
+}
+
+/// The one rule for a failed write to stdout: a reader that went away (`| head`) ends the
+/// output quietly (`Ok`); any other failure is an error.
+pub fn output_closed(e: std::io::Error) -> Result<(), Error> {
+    match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(Error::Io {
+            what: "writing output".into(),
+            source: e,
+        }),
     }
 }
 

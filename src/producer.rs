@@ -17,7 +17,8 @@ use crate::client::{
     Client, Compression, Delivery, Options, Outgoing, ProduceSettings, RetryPolicy,
 };
 use crate::config::{Acks, Codec, Connection, Format, Input, ProducerConfig};
-use crate::error::{exit, secs, Error};
+use crate::error::{output_closed, secs, Error};
+use crate::exit_codes as exit;
 use crate::order::Order;
 use crate::partition;
 
@@ -307,17 +308,8 @@ impl Producer<'_, '_> {
         }
         output
             .and_then(|()| self.out.flush())
-            .or_else(|e| match e.kind() {
-                // A closed pipe (`| head`) only ends the output, not the sending.
-                io::ErrorKind::BrokenPipe => {
-                    self.output_closed = true;
-                    Ok(())
-                }
-                _ => Err(Error::Io {
-                    what: "writing output".into(),
-                    source: e,
-                }),
-            })
+            // A closed pipe (`| head`) only ends the output, not the sending.
+            .or_else(|e| output_closed(e).map(|()| self.output_closed = true))
     }
 }
 

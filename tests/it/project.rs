@@ -189,3 +189,159 @@ fn every_make_target_the_readme_names_exists() {
         "the README shows the make targets ({checked} found)"
     );
 }
+
+/// Every `.rs` file under `dir`, with its path relative to the project.
+fn rust_files(dir: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![util::project_dir().join(dir)];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path
+                    .strip_prefix(util::project_dir())
+                    .unwrap()
+                    .display()
+                    .to_string();
+                out.push((rel, util::read_file(&path)));
+            }
+        }
+    }
+    assert!(out.len() >= 10, "{} files under {dir}", out.len());
+    out
+}
+
+/// One seam to the wire: only `src/client/` names the codec crate's types, and only the
+/// binaries end the process.
+#[test]
+fn only_the_client_names_the_wire_codec_and_only_binaries_exit() {
+    let files = rust_files("src");
+    let codec: Vec<&str> = files
+        .iter()
+        .filter(|(path, text)| !path.starts_with("src/client/") && text.contains("kafka_protocol"))
+        .map(|(path, _)| path.as_str())
+        .collect();
+    assert!(
+        codec.is_empty(),
+        "kafka_protocol named outside src/client/: {codec:?}"
+    );
+    assert!(
+        files
+            .iter()
+            .any(|(p, t)| p.starts_with("src/client/") && t.contains("kafka_protocol::")),
+        "the client is built on kafka-protocol"
+    );
+    let exits: Vec<&str> = files
+        .iter()
+        .filter(|(path, text)| !path.starts_with("src/bin/") && text.contains("process::exit"))
+        .map(|(path, _)| path.as_str())
+        .collect();
+    assert!(
+        exits.is_empty(),
+        "process::exit outside src/bin/: {exits:?}"
+    );
+    let lock = util::read_file(&util::project_dir().join("Cargo.lock"));
+    for absent in [
+        "\"kafka\"",
+        "\"openssl",
+        "\"tokio\"",
+        "\"async-std\"",
+        "\"zstd-sys\"",
+        "\"lz4-sys\"",
+    ] {
+        assert!(
+            !lock.contains(&format!("name = {absent}")),
+            "Cargo.lock has {absent}"
+        );
+    }
+}
+
+/// The README's "Scale out" commands, run as written (the release binary swapped for the one
+/// under test, the topic made fresh): two members split a 6-partition topic, then `--lag`.
+#[test]
+fn the_readme_scale_out_commands_split_a_topic_between_members() {
+    let readme = util::read_file(&util::project_dir().join("README.md"));
+    let block = readme
+        .split("## Scale out")
+        .nth(1)
+        .and_then(|s| s.split("```sh").nth(1))
+        .and_then(|b| b.split("```").next())
+        .expect("a sh block in the Scale out section");
+    let commands: Vec<&str> = block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    let topic = util::unique("readme-scale");
+    let group = util::unique("workers");
+    let consumer = env!("CARGO_BIN_EXE_order-consumer");
+    let port = util::broker_port(util::broker());
+    let adapt = |command: &str| {
+        command
+            .replace("orders-6", &topic)
+            .replace("order-workers", &group)
+            .replace(
+                "target/release/order-consumer",
+                &format!("{consumer} -b {}", util::broker()),
+            )
+    };
+    let sh = |command: String| {
+        std::process::Command::new("bash")
+            .args(["-c", &command])
+            .current_dir(util::project_dir())
+            .env("KAFKA_PORT", port)
+            .env("KAFKA_VERSION", util::kafka_version())
+            .output()
+            .unwrap()
+    };
+    let made = sh(adapt(commands[0]));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    util::produce_orders(&topic, 600);
+    let members: Vec<_> = (0..2)
+        .map(|_| {
+            std::process::Command::new("bash")
+                .args(["-c", &adapt(commands[1])])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut owned = Vec::new();
+    for m in members {
+        let out = m.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        let last = stderr
+            .lines()
+            .rfind(|l| l.contains(&format!("assigned {topic} [")))
+            .unwrap_or_else(|| panic!("no assignment: {stderr}"))
+            .to_string();
+        owned.push(last);
+    }
+    println!("members: {owned:?}");
+    // Together from the start, each ends with half of the partitions.
+    for last in &owned {
+        let list = last.rsplit('[').next().unwrap().trim_end_matches(']');
+        assert_eq!(list.split(',').count(), 3, "{owned:?}");
+    }
+    let lag = sh(adapt(commands[2]));
+    let text = String::from_utf8_lossy(&lag.stdout);
+    assert!(
+        lag.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lag.stderr)
+    );
+    assert_eq!(text.lines().count(), 6, "{text}");
+    assert!(
+        text.lines().all(|l| l.contains(", lag 0,")),
+        "every order read and committed: {text}"
+    );
+}
