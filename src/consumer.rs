@@ -190,11 +190,12 @@ fn consume(
         }
         consumer.poll()
     });
-    // Whatever ended the run, what was printed is committed; then the group is left at once.
-    let committed = consumer
-        .commit()
-        .map(|_| ())
-        .and_then(|()| consumer.leave());
+    // Whatever ended the run, what was printed is committed; then the group is left at once,
+    // also after a stop request.
+    consumer.client.finishing();
+    let committed = consumer.commit();
+    let left = consumer.leave();
+    let committed = committed.and(left);
     match result {
         Err(Error::Interrupted) => {
             log::info!("stopping: interrupted");

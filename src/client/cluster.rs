@@ -150,6 +150,14 @@ impl<'a> Client<'a> {
         self.stop.load(Ordering::SeqCst)
     }
 
+    /// From now on, ignores the stop flag: what a clean stop still has to say (the last
+    /// commit, leaving the group) is said, within the usual timeouts and retries. A second
+    /// signal still ends the process at once.
+    pub fn finishing(&mut self) {
+        static NEVER: AtomicBool = AtomicBool::new(false);
+        self.stop = &NEVER;
+    }
+
     /// Drops every connection; the next request opens new ones.
     pub(super) fn disconnect(&mut self) {
         self.conns.clear();
@@ -203,6 +211,9 @@ impl<'a> Client<'a> {
 
     /// The open connection to node `node`, opened when needed.
     pub(super) fn node(&mut self, node: i32) -> Result<&mut Conn, Failure> {
+        if self.conns.get(&node).is_some_and(|c| c.broken) {
+            self.conns.remove(&node);
+        }
         if !self.conns.contains_key(&node) {
             let addr =
                 self.nodes.get(&node).cloned().ok_or_else(|| {
@@ -247,6 +258,9 @@ impl<'a> Client<'a> {
     /// Any open connection, or a new one to the first address that answers. Addresses that
     /// fail are skipped within the same call.
     pub(super) fn any_conn(&mut self) -> Result<&mut Conn, Failure> {
+        if self.meta.as_ref().is_some_and(|c| c.broken) {
+            self.meta = None;
+        }
         if self.meta.is_none() {
             let mut causes = Vec::new();
             for addr in self.candidates() {
@@ -290,6 +304,9 @@ impl<'a> Client<'a> {
             let body = conn.call(ApiKey::Metadata, &request, version, Duration::ZERO, stop)?;
             parse_metadata(body, version).map_err(|e| garbled(&addr, ApiKey::Metadata, e))
         };
+        if self.meta.as_ref().is_some_and(|c| c.broken) {
+            self.meta = None;
+        }
         let mut causes = Vec::new();
         // Garbage from every broker is not a broker that is down.
         let mut all_garbled = true;

@@ -34,6 +34,9 @@ pub struct Conn {
     max_frame: usize,
     out: BytesMut,
     frame: Vec<u8>,
+    /// Set when a call ended before its answer was read (a stop request): the answer may
+    /// still arrive, so the connection cannot carry another request.
+    pub broken: bool,
 }
 
 impl Conn {
@@ -51,6 +54,7 @@ impl Conn {
             max_frame: options.max_response_bytes,
             out: BytesMut::with_capacity(64 * 1024),
             frame: Vec::new(),
+            broken: false,
         };
         conn.api_versions(stop)?;
         Ok(conn)
@@ -235,6 +239,7 @@ impl Conn {
                 Ok(n) => buf = &mut buf[n..],
                 Err(e) if is_wait(&e) => {
                     if stop.load(Ordering::SeqCst) {
+                        self.broken = true;
                         return Err(Failure::Fatal(Error::Interrupted));
                     }
                 }
