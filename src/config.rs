@@ -114,6 +114,25 @@ pub struct ProducerConfig {
     pub format: Format,
     pub quiet: bool,
     pub strict: bool,
+    pub seeing: Seeing,
+}
+
+/// How a run shows its figures while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seeing {
+    /// `--stats SECS`.
+    pub stats: Option<Duration>,
+    /// `--stats-file PATH`; `None` is stderr.
+    pub stats_file: Option<std::path::PathBuf>,
+    pub stats_format: StatsFormat,
+    /// A status line on a terminal, unless `--no-progress`.
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsFormat {
+    Json,
+    Prometheus,
 }
 
 /// Where the consumer starts when no committed offset applies.
@@ -157,6 +176,7 @@ pub struct ConsumerConfig {
     pub instance_id: Option<String>,
     /// `--lag`: print the group's lag per partition and exit.
     pub lag: bool,
+    pub seeing: Seeing,
 }
 
 /// What the command line asks for.
@@ -222,6 +242,8 @@ pub enum Rule {
     Start,
     /// The user or item of an order (the order's own rule).
     OrderText,
+    /// A file path.
+    Path,
 }
 
 impl Rule {
@@ -236,7 +258,7 @@ impl Rule {
     /// The range or the choices, as the help states them.
     fn range(&self) -> Option<String> {
         match self {
-            Rule::Switch | Rule::Brokers => None,
+            Rule::Switch | Rule::Brokers | Rule::Path => None,
             Rule::Bool => Some("true or false".into()),
             Rule::Int { min, max } => Some(format!("{min} to {max}")),
             Rule::Decimal { min, max } => Some(format!("{min} to {max}")),
@@ -350,6 +372,30 @@ const CONNECTION: Section = Section {
 const HELP: Setting = flag("help").short('h').help("print this help");
 const VERSION: Setting = flag("version").short('V').help("print the version");
 
+/// Figures while running, shared by both binaries.
+const SEEING: Section = Section {
+    title: "Seeing inside",
+    settings: &[
+        flag("stats")
+            .value("SECS", Rule::decimal(0.1, 86_400.0))
+            .env("KAFKA_STATS_INTERVAL")
+            .when_unset("off")
+            .help("every SECS, write the run's figures (counters, latencies, lag)"),
+        flag("stats-file")
+            .value("PATH", Rule::Path)
+            .env("KAFKA_STATS_FILE")
+            .when_unset("stderr")
+            .help("write them to PATH (replaced whole each time) instead of stderr"),
+        flag("stats-format")
+            .value("FORMAT", Rule::Choice(&["json", "prometheus"]))
+            .env("KAFKA_STATS_FORMAT")
+            .default("json")
+            .help("one JSON object, or the Prometheus text format (needs --stats-file)"),
+        flag("no-progress")
+            .help("no status line on a terminal (there is none when stderr is not one)"),
+    ],
+};
+
 /// Every setting of `order-producer`, in help order.
 pub const PRODUCER: &[Section] = &[
     Section {
@@ -422,6 +468,7 @@ pub const PRODUCER: &[Section] = &[
         ],
     },
     CONNECTION,
+    SEEING,
     Section {
         title: "Output",
         settings: &[
@@ -550,6 +597,7 @@ pub const CONSUMER: &[Section] = &[
         ],
     },
     CONNECTION,
+    SEEING,
     Section {
         title: "Output",
         settings: &[
@@ -607,6 +655,7 @@ pub fn producer(
         format: r.format()?,
         quiet: r.switch("quiet"),
         strict: r.switch("strict"),
+        seeing: r.seeing()?,
     }))
 }
 
@@ -686,6 +735,7 @@ pub fn consumer(
         max_poll_interval: required(r.secs("max-poll-interval")?),
         instance_id,
         lag: r.switch("lag"),
+        seeing: r.seeing()?,
     }))
 }
 
@@ -1081,6 +1131,33 @@ impl<'e> Resolver<'e> {
         }
     }
 
+    fn seeing(&self) -> Result<Seeing, Error> {
+        let stats = self.secs("stats")?;
+        let stats_file = self.get("stats-file")?;
+        let format = self
+            .get("stats-format")?
+            .map(|g| (g.text == "prometheus", g));
+        if let (None, Some(file)) = (stats, &stats_file) {
+            return Err(usage(file, "needs --stats SECS (how often to write it)"));
+        }
+        let stats_format = match format {
+            Some((true, given)) if stats_file.is_none() && stats.is_some() => {
+                return Err(usage(
+                    &given,
+                    "needs --stats-file (a file for node_exporter to read)",
+                ))
+            }
+            Some((true, _)) => StatsFormat::Prometheus,
+            _ => StatsFormat::Json,
+        };
+        Ok(Seeing {
+            stats,
+            stats_file: stats_file.map(|g| g.text.into()),
+            stats_format,
+            progress: !self.switch("no-progress"),
+        })
+    }
+
     fn connection(&self) -> Result<Connection, Error> {
         let brokers = self.given("brokers")?;
         Ok(Connection {
@@ -1361,8 +1438,49 @@ mod tests {
                 format: Format::Human,
                 quiet: false,
                 strict: false,
+                seeing: no_stats(),
             }
         );
+    }
+
+    fn no_stats() -> Seeing {
+        Seeing {
+            stats: None,
+            stats_file: None,
+            stats_format: StatsFormat::Json,
+            progress: true,
+        }
+    }
+
+    #[test]
+    fn stats_settings_and_what_they_need() {
+        let c = consumer_ok(
+            "--stats 0.5 --stats-file /tmp/x.prom --stats-format prometheus",
+            &[],
+        );
+        assert_eq!(c.seeing.stats, Some(Duration::from_millis(500)));
+        assert_eq!(c.seeing.stats_format, StatsFormat::Prometheus);
+        let c = consumer_ok("--no-progress", &[("KAFKA_STATS_INTERVAL", "2")]);
+        assert_eq!(
+            (c.seeing.stats, c.seeing.progress),
+            (Some(Duration::from_secs(2)), false)
+        );
+        for (line, message) in [
+            (
+                "--stats-file /tmp/x",
+                "--stats-file /tmp/x: needs --stats SECS (how often to write it)",
+            ),
+            (
+                "--stats 1 --stats-format prometheus",
+                "--stats-format prometheus: needs --stats-file (a file for node_exporter to read)",
+            ),
+            ("--stats 0", "--stats 0: must be from 0.1 to 86400"),
+        ] {
+            match consumer(line.split_whitespace().map(OsString::from), |_| None) {
+                Err(e) => assert_eq!(e.to_string(), message, "{line}"),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
     }
 
     #[test]
@@ -1390,6 +1508,7 @@ mod tests {
                 max_poll_interval: Duration::from_secs(300),
                 instance_id: None,
                 lag: false,
+                seeing: no_stats(),
             }
         );
     }

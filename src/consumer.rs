@@ -28,6 +28,7 @@ use crate::error::{output_closed, secs, Error};
 use crate::order::{check_key, Order};
 use crate::partition;
 use crate::producer::client_options;
+use crate::stats::{Figure, Figures, Kind, PartitionFigures, Progress, Reporter};
 
 /// Largest decompressed batch accepted: Kafka's batches are at most message.max.bytes.
 const MAX_DECOMPRESSED: usize = MAX_FETCH_BYTES as usize;
@@ -53,6 +54,28 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The summary as one JSON object (for `--format json`).
+    pub fn json(&self, topic: &str) -> String {
+        let last: BTreeMap<String, i64> = self
+            .last_offsets
+            .iter()
+            .map(|(p, o)| (p.to_string(), *o))
+            .collect();
+        serde_json::json!({
+            "type": "summary",
+            "topic": topic,
+            "received": self.received,
+            "invalid": self.invalid,
+            "dead_lettered": self.dead_lettered,
+            "shortened": self.shortened,
+            "skipped": self.skipped,
+            "last_offsets": last,
+            "group": self.group,
+            "text": self.line(topic),
+        })
+        .to_string()
+    }
+
     pub fn line(&self, topic: &str) -> String {
         let offsets: Vec<String> = self
             .last_offsets
@@ -183,6 +206,10 @@ fn consume(
         failures: HashMap::new(),
         dlq_partitions: None,
         member: None,
+        reporter: Reporter::new(&config.seeing),
+        progress: Progress::new(&config.seeing),
+        commits: 0,
+        high_watermarks: HashMap::new(),
     };
     let result = consumer.assign().and_then(|()| {
         if human {
@@ -196,6 +223,10 @@ fn consume(
     let committed = consumer.commit();
     let left = consumer.leave();
     let committed = committed.and(left);
+    consumer.progress.clear();
+    if consumer.reporter.is_some() {
+        consumer.report();
+    }
     match result {
         Err(Error::Interrupted) => {
             log::info!("stopping: interrupted");
@@ -229,6 +260,12 @@ struct Consumer<'a, 'c> {
     dlq_partitions: Option<u32>,
     /// Set while this process is a member of the group (the group path without --partition).
     member: Option<Member>,
+    reporter: Option<Reporter>,
+    progress: Progress,
+    /// Commits the group accepted.
+    commits: u64,
+    /// The last high watermark a fetch reported, per partition.
+    high_watermarks: HashMap<i32, i64>,
 }
 
 /// Why the poll loop ended early.
@@ -491,7 +528,11 @@ impl Consumer<'_, '_> {
             isolation: self.isolation(),
         };
         let mut fetched = Vec::new();
+        let high_watermarks = &mut self.high_watermarks;
         let retry = self.client.fetch(topic, &positions, settings, &mut |p| {
+            if p.error == codes::NONE {
+                high_watermarks.insert(p.partition, p.high_watermark);
+            }
             if !p.records.is_empty() || p.error != codes::NONE {
                 fetched.push(Fetched {
                     partition: p.partition,
@@ -517,7 +558,82 @@ impl Consumer<'_, '_> {
             return self.output_failed(e);
         }
         self.retry_partitions(retry)?;
+        if self.reporter.as_mut().is_some_and(Reporter::due) {
+            self.report();
+        }
+        if self.progress.due() {
+            let elapsed = self.progress.elapsed();
+            let read = self.summary.received + self.summary.invalid;
+            let line = format!(
+                "read {read}, {:.0} records/s, invalid {}, lag {}, {}",
+                read as f64 / elapsed.as_secs_f64().max(1e-9),
+                self.summary.invalid,
+                self.partition_figures()
+                    .iter()
+                    .filter_map(PartitionFigures::lag)
+                    .sum::<i64>(),
+                secs(elapsed)
+            );
+            self.progress.draw(&line);
+        }
         Ok(None)
+    }
+
+    fn partition_figures(&self) -> Vec<PartitionFigures> {
+        self.positions
+            .iter()
+            .map(|(&partition, &position)| PartitionFigures {
+                partition,
+                position,
+                committed: self.committed.get(&partition).copied(),
+                high_watermark: self.high_watermarks.get(&partition).copied(),
+            })
+            .collect()
+    }
+
+    /// Writes one `--stats` report; one that cannot be written is a warning.
+    fn report(&mut self) {
+        let counter = |name, help, value: u64| Figure {
+            name,
+            help,
+            kind: Kind::Counter,
+            value: value as f64,
+        };
+        let figures = Figures {
+            role: "consumer",
+            topic: &self.config.topic,
+            figures: vec![
+                counter("received", "valid orders printed", self.summary.received),
+                counter(
+                    "invalid",
+                    "records that are not orders",
+                    self.summary.invalid,
+                ),
+                counter(
+                    "dead_lettered",
+                    "dead letters the broker acknowledged",
+                    self.summary.dead_lettered,
+                ),
+                counter(
+                    "skipped",
+                    "invalid records no dead letter could be published for",
+                    self.summary.skipped,
+                ),
+                counter("commits", "offset commits the group accepted", self.commits),
+                counter(
+                    "retries",
+                    "attempts repeated after a failure",
+                    self.client.retries(),
+                ),
+            ],
+            partitions: self.partition_figures(),
+        };
+        if let Some(reporter) = &self.reporter {
+            self.progress.clear();
+            if let Err(e) = reporter.write(&figures) {
+                log::warn!("cannot write the stats: {e}");
+            }
+        }
     }
 
     /// Counts a failed fetch per partition under the retry policy: a pause, then another round;
@@ -819,6 +935,7 @@ impl Consumer<'_, '_> {
             .commit(&config.group, &config.topic, &moved, self.member.as_ref())?
         {
             self.committed.extend(moved);
+            self.commits += 1;
         } else if let Some(member) = self.member.as_mut() {
             log::warn!(
                 "group '{}' moved to a new generation before offsets {moved:?} were committed; \

@@ -21,6 +21,7 @@ use crate::error::{output_closed, secs, Error};
 use crate::exit_codes as exit;
 use crate::order::Order;
 use crate::partition;
+use crate::stats::{Figure, Figures, Kind, Latencies, Progress, Reporter};
 
 /// What a run did, for the summary line and the exit code.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -32,6 +33,19 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The summary as one JSON object (for `--format json`).
+    pub fn json(&self) -> String {
+        serde_json::json!({
+            "type": "summary",
+            "sent": self.sent,
+            "failed": self.failed,
+            "invalid": self.invalid,
+            "elapsed_s": (self.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+            "text": self.line(),
+        })
+        .to_string()
+    }
+
     pub fn line(&self) -> String {
         let rate = self.sent as f64 / self.elapsed.as_secs_f64().max(1e-9);
         format!(
@@ -68,7 +82,9 @@ pub fn run(
 ) -> (Summary, Result<(), Error>) {
     let started = Instant::now();
     let mut summary = Summary::default();
-    let result = connect_and_send(config, stdin, out, stop, &mut summary);
+    let mut seen = Seen::new(config);
+    let result = connect_and_send(config, stdin, out, stop, &mut summary, &mut seen);
+    seen.progress.clear();
     summary.elapsed = started.elapsed();
     (summary, result)
 }
@@ -98,12 +114,39 @@ pub fn client_options(
 /// The longest pause between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
+/// What `--stats` and the status line show, beside the summary's counts.
+struct Seen {
+    reporter: Option<Reporter>,
+    progress: Progress,
+    latencies: Latencies,
+    /// Orders handed to a produce request, retries not counted again.
+    attempted: u64,
+    bytes: u64,
+    batches: u64,
+    retries: u64,
+}
+
+impl Seen {
+    fn new(config: &ProducerConfig) -> Seen {
+        Seen {
+            reporter: Reporter::new(&config.seeing),
+            progress: Progress::new(&config.seeing),
+            latencies: Latencies::default(),
+            attempted: 0,
+            bytes: 0,
+            batches: 0,
+            retries: 0,
+        }
+    }
+}
+
 fn connect_and_send(
     config: &ProducerConfig,
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
     stop: &AtomicBool,
     summary: &mut Summary,
+    seen: &mut Seen,
 ) -> Result<(), Error> {
     let settings = ProduceSettings {
         acks: match config.acks {
@@ -138,11 +181,16 @@ fn connect_and_send(
         out,
         output_closed: false,
         summary,
+        seen,
         batch: Vec::with_capacity(config.batch_size.min(10_000)),
         rate_start: None,
         queued: 0,
     };
-    producer.send_all(stdin)
+    let result = producer.send_all(stdin);
+    if producer.seen.reporter.is_some() {
+        producer.report();
+    }
+    result
 }
 
 struct Producer<'a, 'c> {
@@ -154,6 +202,7 @@ struct Producer<'a, 'c> {
     /// Set when stdout went away (`| head`): sending goes on, printing stops.
     output_closed: bool,
     summary: &'a mut Summary,
+    seen: &'a mut Seen,
     batch: Vec<Order>,
     /// When the first order was queued: `--rate` counts from there, not from start-up.
     rate_start: Option<Instant>,
@@ -264,20 +313,112 @@ impl Producer<'_, '_> {
                 value: Some(json.as_bytes()),
             })
             .collect();
+        let sent_at = Instant::now();
         let (results, ended) = self
             .client
             .produce(&self.config.topic, &outgoing, &self.settings);
+        self.seen.latencies.record(sent_at.elapsed());
+        self.seen.attempted += outgoing.len() as u64;
+        self.seen.bytes += jsons.iter().map(|j| j.len() as u64).sum::<u64>();
+        let mut partitions: Vec<i32> = outgoing.iter().map(|o| o.partition).collect();
+        partitions.sort_unstable();
+        partitions.dedup();
+        self.seen.batches += partitions.len() as u64;
+        self.seen.retries = self.client.retries();
         drop(outgoing);
-        self.report(&orders, &jsons, results)?;
+        self.deliveries(&orders, &jsons, results)?;
         self.batch = orders;
         self.batch.clear();
+        if self.seen.reporter.as_mut().is_some_and(Reporter::due) {
+            self.report();
+        }
+        if self.seen.progress.due() {
+            self.draw_progress();
+        }
         match ended {
             Some(e) => Err(e),
             None => Ok(()),
         }
     }
 
-    fn report(
+    /// Writes one `--stats` report; a report that cannot be written is a warning, not the end
+    /// of the run.
+    fn report(&mut self) {
+        let (p50, p99, max) = self.seen.latencies.summary();
+        let counter = |name, help, value: u64| Figure {
+            name,
+            help,
+            kind: Kind::Counter,
+            value: value as f64,
+        };
+        let gauge = |name, help, value| Figure {
+            name,
+            help,
+            kind: Kind::Gauge,
+            value,
+        };
+        let figures = Figures {
+            role: "producer",
+            topic: &self.config.topic,
+            figures: vec![
+                counter("sent", "orders handed to the broker", self.seen.attempted),
+                counter("acked", "orders the broker acknowledged", self.summary.sent),
+                counter("failed", "orders not delivered", self.summary.failed),
+                counter(
+                    "invalid",
+                    "input lines that are not orders",
+                    self.summary.invalid,
+                ),
+                counter(
+                    "retries",
+                    "attempts repeated after a failure",
+                    self.seen.retries,
+                ),
+                counter("bytes", "bytes of order JSON sent", self.seen.bytes),
+                counter(
+                    "batches",
+                    "record batches sent, one per partition and request",
+                    self.seen.batches,
+                ),
+                gauge(
+                    "ack_latency_p50_ms",
+                    "median time from a request to its acknowledgement",
+                    p50,
+                ),
+                gauge("ack_latency_p99_ms", "99th percentile of the same", p99),
+                gauge(
+                    "ack_latency_max_ms",
+                    "longest time to an acknowledgement since start",
+                    max,
+                ),
+            ],
+            partitions: Vec::new(),
+        };
+        if let Some(reporter) = &self.seen.reporter {
+            self.seen.progress.clear();
+            if let Err(e) = reporter.write(&figures) {
+                log::warn!("cannot write the stats: {e}");
+            }
+        }
+    }
+
+    fn draw_progress(&mut self) {
+        let elapsed = self.seen.progress.elapsed();
+        let of = match &self.config.input {
+            Input::Count(n) => format!(" of {n}"),
+            _ => String::new(),
+        };
+        let rate = self.summary.sent as f64 / elapsed.as_secs_f64().max(1e-9);
+        let line = format!(
+            "sent {}{of}, {rate:.0} orders/s, failed {}, {}",
+            self.summary.sent,
+            self.summary.failed,
+            secs(elapsed)
+        );
+        self.seen.progress.draw(&line);
+    }
+
+    fn deliveries(
         &mut self,
         orders: &[Order],
         jsons: &[String],

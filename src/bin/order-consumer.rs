@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use order_kafka::config::{self, Command};
+use order_kafka::config::{self, Command, Format};
 use order_kafka::exit_codes::{FAILURE, INTERRUPTED, OK, USAGE};
 use order_kafka::{consumer, Error};
 
@@ -72,7 +72,10 @@ fn main() -> ExitCode {
     let interrupted = matches!(result, Err(Error::Interrupted));
     if result.is_ok() || interrupted || summary.group.is_some() || !summary.last_offsets.is_empty()
     {
-        eprintln!("{}", summary.line(&config.topic));
+        match config.format {
+            Format::Human => eprintln!("{}", summary.line(&config.topic)),
+            Format::Json => eprintln!("{}", summary.json(&config.topic)),
+        }
     }
     match result {
         Ok(()) => exit(OK),

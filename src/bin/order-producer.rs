@@ -80,7 +80,10 @@ fn main() -> ExitCode {
         Ok(()) => {}
     }
     if !single || summary.failed > 0 || config.quiet || interrupted {
-        eprintln!("{}", summary.line());
+        match config.format {
+            Format::Human => eprintln!("{}", summary.line()),
+            Format::Json => eprintln!("{}", summary.json()),
+        }
     }
     exit(summary.exit_code(&result))
 }

@@ -43,6 +43,8 @@ pub struct Client<'a> {
     /// The group and node id of the last coordinator found.
     pub(super) coordinator: Option<(String, i32)>,
     pub(super) idempotence: Option<super::produce::Idempotence>,
+    /// Attempts repeated after a failure, for `--stats`.
+    retries: std::cell::Cell<u64>,
 }
 
 impl<'a> Client<'a> {
@@ -62,6 +64,7 @@ impl<'a> Client<'a> {
             stale: true,
             coordinator: None,
             idempotence: None,
+            retries: std::cell::Cell::new(0),
         };
         let names: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
         client.retry("loading metadata", |c| c.load_metadata(&names))?;
@@ -122,6 +125,7 @@ impl<'a> Client<'a> {
 
     /// Waits before attempt `attempt + 1`, saying why; a stop request ends the wait.
     pub fn pause(&self, attempt: u32, cause: &str) -> Result<(), Error> {
+        self.retries.set(self.retries.get() + 1);
         let wait = self.options.retry.pause_after(attempt);
         log::warn!(
             "attempt {attempt}/{} failed ({cause}); retrying in {}",
@@ -144,6 +148,11 @@ impl<'a> Client<'a> {
             }
             thread::sleep(left.min(Duration::from_millis(50)));
         }
+    }
+
+    /// How many attempts were repeated after a failure, in all.
+    pub fn retries(&self) -> u64 {
+        self.retries.get()
     }
 
     pub fn stopped(&self) -> bool {

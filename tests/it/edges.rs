@@ -372,11 +372,18 @@ fn printed_ids(ended: &Ended) -> Vec<String> {
         .collect()
 }
 
-/// The summary line the consumer prints on stderr at the end.
-fn summary(stderr: &str) -> &str {
+/// The summary the consumer prints on stderr at the end: the line itself, or with
+/// `--format json` the `text` of the summary object.
+fn summary(stderr: &str) -> String {
     stderr
         .lines()
-        .find(|l| l.starts_with("received "))
+        .find_map(|l| {
+            if l.starts_with("received ") {
+                return Some(l.to_string());
+            }
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            (v["type"] == "summary").then(|| v["text"].as_str().unwrap_or_default().to_string())
+        })
         .unwrap_or_else(|| panic!("no summary: {stderr}"))
 }
 
