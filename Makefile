@@ -87,8 +87,16 @@ static: ## Static musl binaries for x86_64 and aarch64 into dist/
 	@$(call need,command -v file,file)
 	scripts/build-static
 
+# The tests' Python checkers (jsonschema for the order schema, prometheus_client's parser for the
+# stats file) live in a venv of their own, made once.
+test: export IT_PYTHON := $(CURDIR)/target/schema-venv/bin/python
 test: ## Unit tests, then integration tests against real brokers (started if none runs)
 	@$(call need,command -v kcat,kcat)
+	@$(IT_PYTHON) -c 'import jsonschema, prometheus_client' 2>/dev/null || { \
+	  $(call need,python3 -m ensurepip --version,python3-venv); \
+	  echo "make test: installing jsonschema and prometheus_client into target/schema-venv"; \
+	  python3 -m venv --clear target/schema-venv; \
+	  target/schema-venv/bin/pip install -q 'jsonschema>=4.18,<5' 'prometheus_client>=0.17'; }
 	cargo test --locked --lib --bins
 	@echo "make test: integration tests against Apache Kafka $(KAFKA_VERSION) on 127.0.0.1:9092"
 	IT_KAFKA_VERSION=$(KAFKA_VERSION) scripts/with-broker cargo test --locked --test it

@@ -11,5 +11,7 @@ mod groups;
 mod hostile;
 mod producer;
 mod project;
+mod schema;
+mod stats;
 mod usage;
 mod util;
