@@ -314,24 +314,37 @@ fn the_readme_scale_out_commands_split_a_topic_between_members() {
                 .unwrap()
         })
         .collect();
-    let mut owned = Vec::new();
+    // Each member's assignments over its run; while both ran, each had half the partitions
+    // (when one stops first, the other takes all six: that is a rebalance too).
+    let mut halves = Vec::new();
     for m in members {
         let out = m.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "{stderr}");
-        let last = stderr
+        let assigned: Vec<Vec<String>> = stderr
             .lines()
-            .rfind(|l| l.contains(&format!("assigned {topic} [")))
-            .unwrap_or_else(|| panic!("no assignment: {stderr}"))
-            .to_string();
-        owned.push(last);
+            .filter_map(|l| l.split(&format!("assigned {topic} [")).nth(1))
+            .map(|list| {
+                let mut ps: Vec<String> = list
+                    .trim_end_matches(']')
+                    .split(", ")
+                    .map(str::to_string)
+                    .collect();
+                ps.sort();
+                ps
+            })
+            .collect();
+        println!("member: {assigned:?}");
+        let half = assigned
+            .into_iter()
+            .find(|ps| ps.len() == 3)
+            .unwrap_or_else(|| panic!("never half of the partitions: {stderr}"));
+        halves.push(half);
     }
-    println!("members: {owned:?}");
-    // Together from the start, each ends with half of the partitions.
-    for last in &owned {
-        let list = last.rsplit('[').next().unwrap().trim_end_matches(']');
-        assert_eq!(list.split(',').count(), 3, "{owned:?}");
-    }
+    let mut all: Vec<String> = halves.concat();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 6, "the halves split the topic: {halves:?}");
     let lag = sh(adapt(commands[2]));
     let text = String::from_utf8_lossy(&lag.stdout);
     assert!(
