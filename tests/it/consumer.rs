@@ -490,3 +490,49 @@ fn a_second_interrupt_exits_at_once_with_130() {
     assert_eq!(code, 130, "{stderr}");
     assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
 }
+
+#[test]
+fn a_committed_offset_that_retention_deleted_resets_to_the_earliest_with_a_warning() {
+    let topic = util::topic("out-of-range", 1);
+    let ids = util::order_ids(&util::produce_orders(&topic, 20));
+    let group = util::unique("g");
+    let first = consume_json(&topic, &group, &["--max-messages", "5"]);
+    assert_eq!(first.json_lines().len(), 5, "{}", first.stderr);
+
+    // Apache's own tool deletes offsets 0..10, as retention would.
+    let offsets = std::env::temp_dir().join(format!("{}.json", util::unique("delete")));
+    std::fs::write(
+        &offsets,
+        format!(
+            r#"{{"partitions":[{{"topic":"{topic}","partition":0,"offset":10}}],"version":1}}"#
+        ),
+    )
+    .unwrap();
+    util::kafka_local(
+        util::broker_port(util::broker()),
+        &[
+            "run",
+            "org.apache.kafka.tools.DeleteRecordsCommand",
+            "--bootstrap-server",
+            util::broker(),
+            "--offset-json-file",
+            offsets.to_str().unwrap(),
+        ],
+    );
+    std::fs::remove_file(&offsets).unwrap();
+
+    let second = consume_json(&topic, &group, &[]);
+    assert!(
+        second.stderr.contains(&format!(
+            "{topic}/0: offset 5 is out of range; continuing from 10"
+        )),
+        "{}",
+        second.stderr
+    );
+    let read = util::order_ids(&second.json_lines());
+    assert_eq!(
+        read,
+        ids[10..],
+        "the records after the deleted ones, once each"
+    );
+}
