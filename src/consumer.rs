@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::client::records::{Batches, ControlType, Limits};
+use crate::client::records::{self, Batches, ControlType, Limits};
 use crate::client::{
     codes, Client, Compression, End, FetchSettings, GroupSettings, Heartbeat,
     Isolation as ClientIsolation, Member, Outgoing, Position, ProduceSettings,
@@ -871,6 +871,7 @@ impl Consumer<'_, '_> {
             acks: -1,
             ack_timeout: std::time::Duration::from_secs(30),
             compression: Compression::None,
+            compressor: records::uncompressed_only,
             idempotent: false,
         };
         let send = |client: &mut Client<'_>, value: &str| {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::client::{
-    Client, Compression, Delivery, Options, Outgoing, ProduceSettings, RetryPolicy,
+    records, Client, Compression, Delivery, Options, Outgoing, ProduceSettings, RetryPolicy,
 };
 use crate::config::{Acks, Codec, Connection, Format, Input, ProducerConfig};
 use crate::error::{output_closed, secs, Error};
@@ -162,6 +162,7 @@ fn connect_and_send(
             Codec::Lz4 => Compression::Lz4,
             Codec::Zstd => Compression::Zstd,
         },
+        compressor: records::compress,
         idempotent: config.idempotence,
     };
     // A metadata request may create the topic, as the Java producer's may.

@@ -21,13 +21,16 @@ use crate::error::Error;
 const PRODUCE: std::ops::RangeInclusive<i16> = 3..=12;
 const INIT_PRODUCER_ID: std::ops::RangeInclusive<i16> = 0..=4;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ProduceSettings {
     /// 0, 1 or -1 (all).
     pub acks: i16,
     /// How long the leader waits for replicas (acks=all).
     pub ack_timeout: Duration,
     pub compression: Compression,
+    /// [`records::compress`], or [`records::uncompressed_only`] in a program that never
+    /// compresses (the consumer's dead letters), which then links no encoder.
+    pub compressor: records::Compressor,
     pub idempotent: bool,
 }
 
@@ -293,12 +296,18 @@ impl Client<'_> {
                 })
                 .collect();
             out.clear();
-            records::encode_batch(&mut out, &batch, now, settings.compression, ids).map_err(
-                |e| Error::Broker {
-                    what: format!("encoding a batch for {topic}/{partition}"),
-                    cause: e.to_string(),
-                },
-            )?;
+            records::encode_batch(
+                &mut out,
+                &batch,
+                now,
+                settings.compression,
+                settings.compressor,
+                ids,
+            )
+            .map_err(|e| Error::Broker {
+                what: format!("encoding a batch for {topic}/{partition}"),
+                cause: e.to_string(),
+            })?;
             pending.push(Pending {
                 partition,
                 records: indices,

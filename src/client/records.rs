@@ -205,6 +205,7 @@ pub fn encode_batch(
     records: &[OutRecord<'_>],
     timestamp_ms: i64,
     compression: Compression,
+    compressor: Compressor,
     ids: ProducerIds,
 ) -> Result<(), RecordError> {
     if records.is_empty() {
@@ -242,7 +243,7 @@ pub fn encode_batch(
     } else {
         let mut raw = vec![0; records_len];
         put_records(&mut raw, records);
-        compress(compression, &raw, out)
+        compressor(compression, &raw, out)
     };
     let batch_len = written.and_then(|()| to_i32(out.len() - start - LOG_OVERHEAD, "a batch"));
     let batch_len = match batch_len {
@@ -354,7 +355,24 @@ fn varint_len(n: i32) -> usize {
 }
 
 /// Compresses `raw` onto the end of `out`, framed as Kafka's Java client frames it.
-fn compress(codec: Compression, raw: &[u8], out: &mut Vec<u8>) -> Result<(), RecordError> {
+/// Compresses a batch's records into `out`. [`compress`] knows every codec; a program that never
+/// compresses passes [`uncompressed_only`], so no encoder is linked into it.
+pub type Compressor = fn(Compression, &[u8], &mut Vec<u8>) -> Result<(), RecordError>;
+
+/// A [`Compressor`] for programs that send only uncompressed batches.
+pub fn uncompressed_only(
+    codec: Compression,
+    _raw: &[u8],
+    _out: &mut Vec<u8>,
+) -> Result<(), RecordError> {
+    Err(RecordError::Compress {
+        codec: codec.name(),
+        cause: "this program sends uncompressed batches only".into(),
+    })
+}
+
+/// The [`Compressor`] that knows all four codecs.
+pub fn compress(codec: Compression, raw: &[u8], out: &mut Vec<u8>) -> Result<(), RecordError> {
     let failed = |cause: String| RecordError::Compress {
         codec: codec.name(),
         cause,
@@ -1025,6 +1043,7 @@ mod tests {
             records,
             1_700_000_000_123,
             compression,
+            compress,
             ProducerIds::NONE,
         )
         .unwrap();
@@ -1165,7 +1184,7 @@ mod tests {
         };
         for codec in CODECS {
             let mut out = vec![0xaa]; // encode_batch appends
-            encode_batch(&mut out, &records, 1_700_000_000_123, codec, ids).unwrap();
+            encode_batch(&mut out, &records, 1_700_000_000_123, codec, compress, ids).unwrap();
             assert_eq!(out[0], 0xaa);
             let (batches, decoded) = decode(&out[1..]);
             assert_eq!(batches.len(), 1);
@@ -1240,7 +1259,14 @@ mod tests {
     #[test]
     fn empty_batches_are_refused_and_leave_out_alone() {
         let mut out = vec![1, 2, 3];
-        let e = encode_batch(&mut out, &[], 0, Compression::Gzip, ProducerIds::NONE);
+        let e = encode_batch(
+            &mut out,
+            &[],
+            0,
+            Compression::Gzip,
+            compress,
+            ProducerIds::NONE,
+        );
         assert_eq!(e, Err(RecordError::EmptyBatch));
         assert_eq!(out, [1, 2, 3]);
     }
