@@ -5,13 +5,14 @@
 //! broker costs one timeout, not the run.
 
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{ApiKey, MetadataRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
 
 use super::conn::{garbled, Conn};
 use super::wire::{Reader, Result as WireResult};
@@ -232,6 +233,27 @@ impl<'a> Client<'a> {
             self.conns.insert(node, conn);
         }
         Ok(self.conns.get_mut(&node).expect("inserted above"))
+    }
+
+    /// One request to node `node` at the highest version of `api` both sides speak within
+    /// `versions`; `request` builds it for that version and `parse` reads the answer. `wait` is
+    /// time the broker may hold the request on purpose.
+    pub(super) fn call_node<R: Encodable + HeaderVersion, T>(
+        &mut self,
+        node: i32,
+        api: ApiKey,
+        versions: RangeInclusive<i16>,
+        wait: Duration,
+        request: impl FnOnce(i16) -> R,
+        parse: impl FnOnce(&[u8], i16) -> WireResult<T>,
+    ) -> Result<T, Failure> {
+        let stop = self.stop;
+        let conn = self.node(node)?;
+        let version = conn.version(api, versions)?;
+        let request = request(version);
+        let addr = conn.addr.clone();
+        let body = conn.call(api, &request, version, wait, stop)?;
+        parse(body, version).map_err(|e| garbled(&addr, api, e))
     }
 
     /// Forgets the connection to `node` after it failed.

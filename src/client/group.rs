@@ -83,20 +83,22 @@ impl Client<'_> {
             &format!("fetching committed offsets of group '{group}'"),
             |c| {
                 let node = c.coordinator_node(group)?;
-                let stop = c.stop;
-                let conn = c.node(node)?;
-                let version = conn.version(ApiKey::OffsetFetch, OFFSET_FETCH)?;
-                let request = OffsetFetchRequest::default()
-                    .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
-                    .with_topics(Some(vec![OffsetFetchRequestTopic::default()
-                        .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-                        .with_partition_indexes(partitions.to_vec())]))
-                    .with_require_stable(version >= 7);
-                let addr = conn.addr.clone();
-                let body =
-                    conn.call(ApiKey::OffsetFetch, &request, version, Duration::ZERO, stop)?;
-                let (error, answers) = parse_offset_fetch(body, version)
-                    .map_err(|e| garbled(&addr, ApiKey::OffsetFetch, e))?;
+                let request = |version| {
+                    OffsetFetchRequest::default()
+                        .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+                        .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+                            .with_partition_indexes(partitions.to_vec())]))
+                        .with_require_stable(version >= 7)
+                };
+                let (error, answers) = c.call_node(
+                    node,
+                    ApiKey::OffsetFetch,
+                    OFFSET_FETCH,
+                    Duration::ZERO,
+                    request,
+                    parse_offset_fetch,
+                )?;
                 let mut found = HashMap::new();
                 for (p, offset, e) in answers.into_iter().chain([(-1, -1, error)]) {
                     match e {
@@ -124,43 +126,40 @@ impl Client<'_> {
     ) -> Result<bool, Error> {
         self.retry(&format!("committing offsets of group '{group}'"), |c| {
             let node = c.coordinator_node(group)?;
-            let stop = c.stop;
-            let conn = c.node(node)?;
-            let version = conn.version(ApiKey::OffsetCommit, OFFSET_COMMIT)?;
-            let request = OffsetCommitRequest::default()
-                .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
-                .with_generation_id_or_member_epoch(member.map_or(-1, |m| m.generation))
-                .with_member_id(StrBytes::from_string(
-                    member.map(|m| m.member_id.clone()).unwrap_or_default(),
-                ))
-                .with_group_instance_id(
-                    member
-                        .and_then(|m| m.settings.instance_id.clone())
-                        .filter(|_| version >= 7)
-                        .map(StrBytes::from_string),
-                )
-                .with_topics(vec![OffsetCommitRequestTopic::default()
-                    .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-                    .with_partitions(
-                        offsets
-                            .iter()
-                            .map(|&(p, o)| {
-                                OffsetCommitRequestPartition::default()
-                                    .with_partition_index(p)
-                                    .with_committed_offset(o)
-                            })
-                            .collect(),
-                    )]);
-            let addr = conn.addr.clone();
-            let body = conn.call(
+            let request = |version| {
+                OffsetCommitRequest::default()
+                    .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+                    .with_generation_id_or_member_epoch(member.map_or(-1, |m| m.generation))
+                    .with_member_id(StrBytes::from_string(
+                        member.map(|m| m.member_id.clone()).unwrap_or_default(),
+                    ))
+                    .with_group_instance_id(
+                        member
+                            .and_then(|m| m.settings.instance_id.clone())
+                            .filter(|_| version >= 7)
+                            .map(StrBytes::from_string),
+                    )
+                    .with_topics(vec![OffsetCommitRequestTopic::default()
+                        .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+                        .with_partitions(
+                            offsets
+                                .iter()
+                                .map(|&(p, o)| {
+                                    OffsetCommitRequestPartition::default()
+                                        .with_partition_index(p)
+                                        .with_committed_offset(o)
+                                })
+                                .collect(),
+                        )])
+            };
+            let answers = c.call_node(
+                node,
                 ApiKey::OffsetCommit,
-                &request,
-                version,
+                OFFSET_COMMIT,
                 Duration::ZERO,
-                stop,
+                request,
+                parse_offset_commit,
             )?;
-            let answers = parse_offset_commit(body, version)
-                .map_err(|e| garbled(&addr, ApiKey::OffsetCommit, e))?;
             for (_, e) in answers {
                 match e {
                     codes::NONE => {}

@@ -236,28 +236,31 @@ impl Client<'_> {
         let what = format!("sending a heartbeat to group '{}'", member.group);
         let error = self.retry(&what, |c| {
             let node = c.coordinator_node(&member.group)?;
-            let stop = c.stop;
-            let conn = c.node(node)?;
-            let version = conn.version(ApiKey::Heartbeat, HEARTBEAT)?;
-            let request = HeartbeatRequest::default()
-                .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
-                .with_generation_id(member.generation)
-                .with_member_id(StrBytes::from_string(member.member_id.clone()))
-                .with_group_instance_id(
-                    member
-                        .settings
-                        .instance_id
-                        .clone()
-                        .map(StrBytes::from_string),
-                );
-            let addr = conn.addr.clone();
-            let body = conn.call(ApiKey::Heartbeat, &request, version, Duration::ZERO, stop)?;
-            let error = (|| {
-                let mut r = Reader::new(body, version >= 4);
-                r.i32()?;
-                r.i16()
-            })()
-            .map_err(|e| garbled(&addr, ApiKey::Heartbeat, e))?;
+            let request = |_| {
+                HeartbeatRequest::default()
+                    .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
+                    .with_generation_id(member.generation)
+                    .with_member_id(StrBytes::from_string(member.member_id.clone()))
+                    .with_group_instance_id(
+                        member
+                            .settings
+                            .instance_id
+                            .clone()
+                            .map(StrBytes::from_string),
+                    )
+            };
+            let error = c.call_node(
+                node,
+                ApiKey::Heartbeat,
+                HEARTBEAT,
+                Duration::ZERO,
+                request,
+                |body, version| {
+                    let mut r = Reader::new(body, version >= 4);
+                    r.i32()?;
+                    r.i16()
+                },
+            )?;
             match error {
                 codes::NONE
                 | codes::REBALANCE_IN_PROGRESS
@@ -286,15 +289,21 @@ impl Client<'_> {
         let what = format!("leaving group '{}'", member.group);
         self.retry(&what, |c| {
             let node = c.coordinator_node(&member.group)?;
-            let stop = c.stop;
-            let conn = c.node(node)?;
-            let version = conn.version(ApiKey::LeaveGroup, LEAVE_GROUP)?;
-            let request = LeaveGroupRequest::default()
-                .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
-                .with_members(vec![MemberIdentity::default()
-                    .with_member_id(StrBytes::from_string(member.member_id.clone()))]);
-            conn.call(ApiKey::LeaveGroup, &request, version, Duration::ZERO, stop)?;
-            Ok(())
+            let request = |_| {
+                LeaveGroupRequest::default()
+                    .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
+                    .with_members(vec![MemberIdentity::default()
+                        .with_member_id(StrBytes::from_string(member.member_id.clone()))])
+            };
+            // Leaving is best done; what the coordinator answers changes nothing here.
+            c.call_node(
+                node,
+                ApiKey::LeaveGroup,
+                LEAVE_GROUP,
+                Duration::ZERO,
+                request,
+                |_, _| Ok(()),
+            )
         })
     }
 
@@ -303,21 +312,18 @@ impl Client<'_> {
     pub fn owners(&mut self, group: &str, topic: &str) -> Result<HashMap<i32, String>, Error> {
         self.retry(&format!("describing group '{group}'"), |c| {
             let node = c.coordinator_node(group)?;
-            let stop = c.stop;
-            let conn = c.node(node)?;
-            let version = conn.version(ApiKey::DescribeGroups, DESCRIBE_GROUPS)?;
-            let request = DescribeGroupsRequest::default()
-                .with_groups(vec![GroupId(StrBytes::from_string(group.to_string()))]);
-            let addr = conn.addr.clone();
-            let body = conn.call(
+            let request = |_| {
+                DescribeGroupsRequest::default()
+                    .with_groups(vec![GroupId(StrBytes::from_string(group.to_string()))])
+            };
+            let (error, members) = c.call_node(
+                node,
                 ApiKey::DescribeGroups,
-                &request,
-                version,
+                DESCRIBE_GROUPS,
                 Duration::ZERO,
-                stop,
+                request,
+                parse_describe,
             )?;
-            let (error, members) = parse_describe(body, version)
-                .map_err(|e| garbled(&addr, ApiKey::DescribeGroups, e))?;
             if error != codes::NONE {
                 return Err(c.membership_failure(group, error));
             }
