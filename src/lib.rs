@@ -17,13 +17,63 @@ pub mod stats;
 
 pub use error::Error;
 
-/// Diagnostics to stderr at `info` (`RUST_LOG` overrides), without timestamps: the binaries are
-/// run by people and scripts, and journald adds its own.
+/// Diagnostics to stderr at `info` (`RUST_LOG=debug` and the like override), without
+/// timestamps: the binaries are run by people and scripts, and journald adds its own.
 pub fn init_logging() {
-    env_logger::Builder::new()
-        .filter_level(log::LevelFilter::Info)
-        .parse_env("RUST_LOG")
-        .format_timestamp(None)
-        .format_target(false)
-        .init();
+    let level = level_from(std::env::var("RUST_LOG").ok().as_deref());
+    if log::set_logger(&STDERR_LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
+}
+
+/// The level `RUST_LOG` names: a level word (`debug`), or the last one in a list of
+/// `target=level` directives; `info` when it names none.
+fn level_from(spec: Option<&str>) -> log::LevelFilter {
+    spec.into_iter()
+        .flat_map(|s| s.split(','))
+        .filter_map(|d| d.rsplit('=').next()?.trim().parse().ok())
+        .next_back()
+        .unwrap_or(log::LevelFilter::Info)
+}
+
+/// Writes `[LEVEL] message` lines to stderr.
+struct StderrLogger;
+
+static STDERR_LOGGER: StderrLogger = StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        // A closed stderr loses the line, and nothing else.
+        if self.enabled(record.metadata()) {
+            let line = format!("[{:<5}] {}\n", record.level(), record.args());
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rust_log_names_the_level() {
+        use log::LevelFilter::*;
+        let cases = [
+            (None, Info),
+            (Some("debug"), Debug),
+            (Some("order_kafka=trace"), Trace),
+            (Some("warn,order_kafka=debug"), Debug),
+            (Some("nonsense"), Info),
+            (Some("off"), Off),
+        ];
+        for (spec, expected) in cases {
+            assert_eq!(level_from(spec), expected, "{spec:?}");
+        }
+    }
 }
