@@ -18,7 +18,6 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::conn::garbled;
 use super::wire::{Reader, Result as WireResult, WireError};
 use super::{codes, Client, Failure};
 use crate::error::Error;
@@ -119,34 +118,33 @@ impl Client<'_> {
         topic: &str,
     ) -> Result<Option<(bool, Vec<(String, Option<String>, Vec<u8>)>)>, Failure> {
         let node = self.coordinator_node(&member.group)?;
-        let stop = self.stop;
-        let conn = self.node(node)?;
-        let version = conn.version(ApiKey::JoinGroup, JOIN_GROUP)?;
-        let request = JoinGroupRequest::default()
-            .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
-            .with_session_timeout_ms(millis(member.settings.session_timeout))
-            .with_rebalance_timeout_ms(millis(member.settings.max_poll_interval))
-            .with_member_id(StrBytes::from_string(member.member_id.clone()))
-            .with_group_instance_id(
-                member
-                    .settings
-                    .instance_id
-                    .clone()
-                    .map(StrBytes::from_string),
-            )
-            .with_protocol_type(StrBytes::from_static_str(PROTOCOL_TYPE))
-            .with_protocols(vec![JoinGroupRequestProtocol::default()
-                .with_name(StrBytes::from_static_str(ASSIGNOR))
-                .with_metadata(Bytes::from(subscription(topic)))]);
-        let addr = conn.addr.clone();
-        let body = conn.call(
+        let request = |_| {
+            JoinGroupRequest::default()
+                .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
+                .with_session_timeout_ms(millis(member.settings.session_timeout))
+                .with_rebalance_timeout_ms(millis(member.settings.max_poll_interval))
+                .with_member_id(StrBytes::from_string(member.member_id.clone()))
+                .with_group_instance_id(
+                    member
+                        .settings
+                        .instance_id
+                        .clone()
+                        .map(StrBytes::from_string),
+                )
+                .with_protocol_type(StrBytes::from_static_str(PROTOCOL_TYPE))
+                .with_protocols(vec![JoinGroupRequestProtocol::default()
+                    .with_name(StrBytes::from_static_str(ASSIGNOR))
+                    .with_metadata(Bytes::from(subscription(topic)))])
+        };
+        // A join may wait for the other members to rejoin, up to the rebalance timeout.
+        let joined = self.call_node(
+            node,
             ApiKey::JoinGroup,
-            &request,
-            version,
+            JOIN_GROUP,
             member.settings.max_poll_interval,
-            stop,
+            request,
+            parse_join,
         )?;
-        let joined = parse_join(body, version).map_err(|e| garbled(&addr, ApiKey::JoinGroup, e))?;
         match joined.error {
             codes::NONE => {}
             // The broker assigns a member id on the first join (KIP-394): join again with it.
@@ -172,51 +170,48 @@ impl Client<'_> {
         assignments: &[(String, Vec<u8>)],
     ) -> Result<Option<Vec<u8>>, Failure> {
         let node = self.coordinator_node(&member.group)?;
-        let stop = self.stop;
-        let conn = self.node(node)?;
-        let version = conn.version(ApiKey::SyncGroup, SYNC_GROUP)?;
-        let request = SyncGroupRequest::default()
-            .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
-            .with_generation_id(member.generation)
-            .with_member_id(StrBytes::from_string(member.member_id.clone()))
-            .with_group_instance_id(
-                member
-                    .settings
-                    .instance_id
-                    .clone()
-                    .map(StrBytes::from_string),
-            )
-            .with_protocol_type(Some(StrBytes::from_static_str(PROTOCOL_TYPE)))
-            .with_protocol_name(Some(StrBytes::from_static_str(ASSIGNOR)))
-            .with_assignments(
-                assignments
-                    .iter()
-                    .map(|(id, a)| {
-                        SyncGroupRequestAssignment::default()
-                            .with_member_id(StrBytes::from_string(id.clone()))
-                            .with_assignment(Bytes::from(a.clone()))
-                    })
-                    .collect(),
-            );
-        let addr = conn.addr.clone();
-        let body = conn.call(
+        let request = |_| {
+            SyncGroupRequest::default()
+                .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
+                .with_generation_id(member.generation)
+                .with_member_id(StrBytes::from_string(member.member_id.clone()))
+                .with_group_instance_id(
+                    member
+                        .settings
+                        .instance_id
+                        .clone()
+                        .map(StrBytes::from_string),
+                )
+                .with_protocol_type(Some(StrBytes::from_static_str(PROTOCOL_TYPE)))
+                .with_protocol_name(Some(StrBytes::from_static_str(ASSIGNOR)))
+                .with_assignments(
+                    assignments
+                        .iter()
+                        .map(|(id, a)| {
+                            SyncGroupRequestAssignment::default()
+                                .with_member_id(StrBytes::from_string(id.clone()))
+                                .with_assignment(Bytes::from(a.clone()))
+                        })
+                        .collect(),
+                )
+        };
+        let (error, assignment) = self.call_node(
+            node,
             ApiKey::SyncGroup,
-            &request,
-            version,
+            SYNC_GROUP,
             member.settings.max_poll_interval,
-            stop,
+            request,
+            |body, version| {
+                let mut r = Reader::new(body, version >= 4);
+                r.i32()?;
+                let error = r.i16()?;
+                if version >= 5 {
+                    r.nullable_string()?;
+                    r.nullable_string()?;
+                }
+                Ok((error, r.nullable_bytes()?.unwrap_or_default().to_vec()))
+            },
         )?;
-        let (error, assignment) = (|| {
-            let mut r = Reader::new(body, version >= 4);
-            r.i32()?;
-            let error = r.i16()?;
-            if version >= 5 {
-                r.nullable_string()?;
-                r.nullable_string()?;
-            }
-            Ok::<_, WireError>((error, r.nullable_bytes()?.unwrap_or_default().to_vec()))
-        })()
-        .map_err(|e| garbled(&addr, ApiKey::SyncGroup, e))?;
         match error {
             codes::NONE => Ok(Some(assignment)),
             codes::REBALANCE_IN_PROGRESS | codes::ILLEGAL_GENERATION => Ok(None),
