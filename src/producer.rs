@@ -123,7 +123,6 @@ struct Seen {
     attempted: u64,
     bytes: u64,
     batches: u64,
-    retries: u64,
 }
 
 impl Seen {
@@ -135,7 +134,6 @@ impl Seen {
             attempted: 0,
             bytes: 0,
             batches: 0,
-            retries: 0,
         }
     }
 }
@@ -325,7 +323,6 @@ impl Producer<'_, '_> {
         partitions.sort_unstable();
         partitions.dedup();
         self.seen.batches += partitions.len() as u64;
-        self.seen.retries = self.client.retries();
         drop(outgoing);
         self.deliveries(&orders, &jsons, results)?;
         self.batch = orders;
@@ -373,7 +370,7 @@ impl Producer<'_, '_> {
                 counter(
                     "retries",
                     "attempts repeated after a failure",
-                    self.seen.retries,
+                    self.client.retries(),
                 ),
                 counter("bytes", "bytes of order JSON sent", self.seen.bytes),
                 counter(

@@ -214,7 +214,7 @@ fn escape_label(value: &str) -> String {
 /// Ack latencies in milliseconds, for p50/p99/max.
 #[derive(Debug, Default)]
 pub struct Latencies {
-    samples: Vec<f64>,
+    samples: std::collections::VecDeque<f64>,
     max: f64,
 }
 
@@ -226,9 +226,9 @@ impl Latencies {
         let ms = d.as_secs_f64() * 1000.0;
         self.max = self.max.max(ms);
         if self.samples.len() == LATENCY_WINDOW {
-            self.samples.remove(0);
+            self.samples.pop_front();
         }
-        self.samples.push(ms);
+        self.samples.push_back(ms);
     }
 
     /// (p50, p99, max) in milliseconds, 0 before the first sample.
@@ -236,7 +236,7 @@ impl Latencies {
         if self.samples.is_empty() {
             return (0.0, 0.0, 0.0);
         }
-        let mut sorted = self.samples.clone();
+        let mut sorted: Vec<f64> = self.samples.iter().copied().collect();
         sorted.sort_by(f64::total_cmp);
         let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
         let round = |v: f64| (v * 1000.0).round() / 1000.0;

@@ -130,14 +130,11 @@ impl Client<'_> {
                 OffsetCommitRequest::default()
                     .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
                     .with_generation_id_or_member_epoch(member.map_or(-1, |m| m.generation))
-                    .with_member_id(StrBytes::from_string(
-                        member.map(|m| m.member_id.clone()).unwrap_or_default(),
-                    ))
+                    .with_member_id(member.map(Member::id).unwrap_or_default())
                     .with_group_instance_id(
                         member
-                            .and_then(|m| m.settings.instance_id.clone())
-                            .filter(|_| version >= 7)
-                            .map(StrBytes::from_string),
+                            .and_then(Member::instance_id)
+                            .filter(|_| version >= 7),
                     )
                     .with_topics(vec![OffsetCommitRequestTopic::default()
                         .with_name(TopicName(StrBytes::from_string(topic.to_string())))

@@ -55,6 +55,18 @@ pub struct Member {
 }
 
 impl Member {
+    pub(super) fn group_id(&self) -> GroupId {
+        GroupId(StrBytes::from_string(self.group.clone()))
+    }
+
+    pub(super) fn id(&self) -> StrBytes {
+        StrBytes::from_string(self.member_id.clone())
+    }
+
+    pub(super) fn instance_id(&self) -> Option<StrBytes> {
+        self.settings.instance_id.clone().map(StrBytes::from_string)
+    }
+
     pub fn new(group: &str, settings: GroupSettings) -> Member {
         Member {
             group: group.to_string(),
@@ -120,17 +132,11 @@ impl Client<'_> {
         let node = self.coordinator_node(&member.group)?;
         let request = |_| {
             JoinGroupRequest::default()
-                .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
+                .with_group_id(member.group_id())
                 .with_session_timeout_ms(millis(member.settings.session_timeout))
                 .with_rebalance_timeout_ms(millis(member.settings.max_poll_interval))
-                .with_member_id(StrBytes::from_string(member.member_id.clone()))
-                .with_group_instance_id(
-                    member
-                        .settings
-                        .instance_id
-                        .clone()
-                        .map(StrBytes::from_string),
-                )
+                .with_member_id(member.id())
+                .with_group_instance_id(member.instance_id())
                 .with_protocol_type(StrBytes::from_static_str(PROTOCOL_TYPE))
                 .with_protocols(vec![JoinGroupRequestProtocol::default()
                     .with_name(StrBytes::from_static_str(ASSIGNOR))
@@ -172,16 +178,10 @@ impl Client<'_> {
         let node = self.coordinator_node(&member.group)?;
         let request = |_| {
             SyncGroupRequest::default()
-                .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
+                .with_group_id(member.group_id())
                 .with_generation_id(member.generation)
-                .with_member_id(StrBytes::from_string(member.member_id.clone()))
-                .with_group_instance_id(
-                    member
-                        .settings
-                        .instance_id
-                        .clone()
-                        .map(StrBytes::from_string),
-                )
+                .with_member_id(member.id())
+                .with_group_instance_id(member.instance_id())
                 .with_protocol_type(Some(StrBytes::from_static_str(PROTOCOL_TYPE)))
                 .with_protocol_name(Some(StrBytes::from_static_str(ASSIGNOR)))
                 .with_assignments(
@@ -233,16 +233,10 @@ impl Client<'_> {
             let node = c.coordinator_node(&member.group)?;
             let request = |_| {
                 HeartbeatRequest::default()
-                    .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
+                    .with_group_id(member.group_id())
                     .with_generation_id(member.generation)
-                    .with_member_id(StrBytes::from_string(member.member_id.clone()))
-                    .with_group_instance_id(
-                        member
-                            .settings
-                            .instance_id
-                            .clone()
-                            .map(StrBytes::from_string),
-                    )
+                    .with_member_id(member.id())
+                    .with_group_instance_id(member.instance_id())
             };
             let error = c.call_node(
                 node,
@@ -286,9 +280,8 @@ impl Client<'_> {
             let node = c.coordinator_node(&member.group)?;
             let request = |_| {
                 LeaveGroupRequest::default()
-                    .with_group_id(GroupId(StrBytes::from_string(member.group.clone())))
-                    .with_members(vec![MemberIdentity::default()
-                        .with_member_id(StrBytes::from_string(member.member_id.clone()))])
+                    .with_group_id(member.group_id())
+                    .with_members(vec![MemberIdentity::default().with_member_id(member.id())])
             };
             // Leaving is best done; what the coordinator answers changes nothing here.
             c.call_node(

@@ -268,7 +268,6 @@ impl Client<'_> {
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
         let mut pending = Vec::with_capacity(by_partition.len());
-        let mut out = Vec::new();
         for (partition, indices) in by_partition {
             let ids = match (&mut self.idempotence, idempotent) {
                 (Some(state), true) => {
@@ -295,7 +294,7 @@ impl Client<'_> {
                     value: records[i].value,
                 })
                 .collect();
-            out.clear();
+            let mut out = Vec::new();
             records::encode_batch(
                 &mut out,
                 &batch,
@@ -311,7 +310,7 @@ impl Client<'_> {
             pending.push(Pending {
                 partition,
                 records: indices,
-                batch: Bytes::copy_from_slice(&out),
+                batch: Bytes::from(out),
             });
         }
         Ok(pending)
