@@ -17,12 +17,15 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lexopt::prelude::*;
 use uuid::Uuid;
 
+use crate::client::{Login, Mechanism, Security, Tls};
 use crate::order::{self, Invalid, Order};
+use crate::properties::{self, Jaas};
 use crate::Error;
 
 /// Appended to the topic to name the dead-letter topic when none is given.
@@ -46,6 +49,10 @@ pub struct Connection {
     pub request_timeout: Duration,
     /// Longest wait for a TCP connection to one broker (0.1 s to 300 s).
     pub connect_timeout: Duration,
+    /// TLS and SASL (security.protocol and what it needs).
+    pub security: Security,
+    /// client.id; the program's name when `None`.
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +208,13 @@ pub struct Setting {
     pub rule: Rule,
     /// One line of help, without the range (which comes from `rule`).
     pub help: &'static str,
+    /// The Kafka client property (Java and librdkafka name) that sets it in `--config` files
+    /// and `-X`.
+    pub property: Option<&'static str>,
+    /// The property is in milliseconds where the flag is in seconds (`session.timeout.ms`).
+    pub property_ms: bool,
+    /// The value is a secret: messages show `****` in its place.
+    pub secret: bool,
 }
 
 /// A block of settings under one title in the help.
@@ -244,6 +258,10 @@ pub enum Rule {
     OrderText,
     /// A file path.
     Path,
+    /// Any text without control characters (a user name, a password, a client id).
+    Text,
+    /// `KEY=VALUE`, a Kafka client property.
+    Property,
 }
 
 impl Rule {
@@ -258,7 +276,7 @@ impl Rule {
     /// The range or the choices, as the help states them.
     fn range(&self) -> Option<String> {
         match self {
-            Rule::Switch | Rule::Brokers | Rule::Path => None,
+            Rule::Switch | Rule::Brokers | Rule::Path | Rule::Text | Rule::Property => None,
             Rule::Bool => Some("true or false".into()),
             Rule::Int { min, max } => Some(format!("{min} to {max}")),
             Rule::Decimal { min, max } => Some(format!("{min} to {max}")),
@@ -288,6 +306,9 @@ const fn flag(long: &'static str) -> Setting {
         default: Fallback::Absent(""),
         rule: Rule::Switch,
         help: "",
+        property: None,
+        property_ms: false,
+        secret: false,
     }
 }
 
@@ -333,6 +354,30 @@ impl Setting {
     const fn help(self, text: &'static str) -> Setting {
         Setting { help: text, ..self }
     }
+
+    /// Also set by this Kafka client property.
+    const fn property(self, name: &'static str) -> Setting {
+        Setting {
+            property: Some(name),
+            ..self
+        }
+    }
+
+    /// Also set by this Kafka client property, given in milliseconds.
+    const fn property_ms(self, name: &'static str) -> Setting {
+        Setting {
+            property: Some(name),
+            property_ms: true,
+            ..self
+        }
+    }
+
+    const fn secret(self) -> Setting {
+        Setting {
+            secret: true,
+            ..self
+        }
+    }
 }
 
 const FORMATS: Rule = Rule::Choice(&["human", "json"]);
@@ -344,6 +389,7 @@ const CONNECTION: Section = Section {
             .short('b')
             .value("LIST", Rule::Brokers)
             .env("KAFKA_BROKERS")
+            .property("bootstrap.servers")
             .default("localhost:9092")
             .help("brokers to start from, host:port[,host:port...]"),
         flag("retries")
@@ -354,18 +400,95 @@ const CONNECTION: Section = Section {
         flag("retry-backoff-ms")
             .value("MS", Rule::int(0, 2000))
             .env("KAFKA_RETRY_BACKOFF_MS")
+            .property("retry.backoff.ms")
             .default("200")
             .help("first pause between attempts, doubling up to 2 s"),
         flag("request-timeout")
             .value("SECS", Rule::decimal(0.1, 3600.0))
             .env("KAFKA_REQUEST_TIMEOUT")
+            .property_ms("request.timeout.ms")
             .default("30")
             .help("longest wait for any answer"),
         flag("connect-timeout")
             .value("SECS", Rule::decimal(0.1, 300.0))
             .env("KAFKA_CONNECT_TIMEOUT")
+            .property_ms("socket.connection.setup.timeout.ms")
             .default("10")
             .help("longest wait to connect to a broker"),
+    ],
+};
+
+/// TLS, SASL and the Kafka client properties, shared by both binaries.
+const SECURITY: Section = Section {
+    title: "Security and Kafka client properties",
+    settings: &[
+        flag("config")
+            .short('F')
+            .value("FILE", Rule::Path)
+            .env("KAFKA_CONFIG")
+            .when_unset("none")
+            .help("read Kafka client properties (a client.properties file) from FILE"),
+        flag("property")
+            .short('X')
+            .value("KEY=VALUE", Rule::Property)
+            .help("set a Kafka client property, as kcat -X does; repeatable"),
+        flag("security-protocol")
+            .value(
+                "PROTOCOL",
+                Rule::Choice(&["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
+            )
+            .env("KAFKA_SECURITY_PROTOCOL")
+            .property("security.protocol")
+            .default("PLAINTEXT")
+            .help("how to talk to the brokers"),
+        flag("sasl-mechanism")
+            .value(
+                "NAME",
+                Rule::Choice(&["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+            )
+            .env("KAFKA_SASL_MECHANISM")
+            .property("sasl.mechanism")
+            .default("PLAIN")
+            .help("SASL login mechanism"),
+        flag("sasl-username")
+            .value("NAME", Rule::Text)
+            .env("KAFKA_SASL_USERNAME")
+            .property("sasl.username")
+            .help("SASL user (or the username of sasl.jaas.config)"),
+        flag("sasl-password")
+            .value("SECRET", Rule::Text)
+            .env("KAFKA_SASL_PASSWORD")
+            .property("sasl.password")
+            .secret()
+            .help("SASL password (or that of sasl.jaas.config); a flag shows in ps, a variable does not"),
+        flag("ssl-ca-location")
+            .value("FILE", Rule::Path)
+            .env("KAFKA_SSL_CA_LOCATION")
+            .property("ssl.ca.location")
+            .when_unset("the system's CA bundle")
+            .help("the CAs (PEM) that sign the brokers' certificates"),
+        flag("ssl-certificate-location")
+            .value("FILE", Rule::Path)
+            .env("KAFKA_SSL_CERTIFICATE_LOCATION")
+            .property("ssl.certificate.location")
+            .help("client certificate (PEM), for mutual TLS"),
+        flag("ssl-key-location")
+            .value("FILE", Rule::Path)
+            .env("KAFKA_SSL_KEY_LOCATION")
+            .property("ssl.key.location")
+            .help("the client certificate's private key (PEM, unencrypted)"),
+        flag("ssl-endpoint-identification-algorithm")
+            .value("ALG", Rule::Choice(&["https", "none"]))
+            .env("KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM")
+            .property("ssl.endpoint.identification.algorithm")
+            .default("https")
+            .help("https: the broker's certificate must name its host; none (or empty): no check"),
+        flag("client-id")
+            .value("ID", Rule::Text)
+            .env("KAFKA_CLIENT_ID")
+            .property("client.id")
+            .when_unset("the program's name")
+            .help("the name brokers log and set quotas by"),
     ],
 };
 
@@ -433,12 +556,14 @@ pub const PRODUCER: &[Section] = &[
             flag("acks")
                 .value("ACKS", Rule::Choice(&["0", "1", "all", "-1"]))
                 .env("KAFKA_ACKS")
+                .property("acks")
                 .default("all")
                 .help("acknowledgement to wait for"),
             Setting {
                 rule: Rule::Bool,
                 ..flag("idempotence")
                     .env("KAFKA_ENABLE_IDEMPOTENCE")
+                    .property("enable.idempotence")
                     .default("true")
                     .help("store each order once even when a request is retried; needs --acks all")
             },
@@ -454,6 +579,7 @@ pub const PRODUCER: &[Section] = &[
                     Rule::Choice(&["none", "gzip", "snappy", "lz4", "zstd"]),
                 )
                 .env("KAFKA_COMPRESSION")
+                .property("compression.type")
                 .default("none")
                 .help("compression of each batch"),
             flag("batch-size")
@@ -468,6 +594,7 @@ pub const PRODUCER: &[Section] = &[
         ],
     },
     CONNECTION,
+    SECURITY,
     SEEING,
     Section {
         title: "Output",
@@ -499,6 +626,7 @@ pub const CONSUMER: &[Section] = &[
             flag("from")
                 .value("POS", Rule::Start)
                 .env("KAFKA_FROM")
+                .property("auto.offset.reset")
                 .default("earliest")
                 .help("where to start without a committed offset"),
             flag("partition")
@@ -521,6 +649,7 @@ pub const CONSUMER: &[Section] = &[
                     Rule::Choice(&["read_committed", "read_uncommitted"]),
                 )
                 .env("KAFKA_ISOLATION")
+                .property("isolation.level")
                 .default("read_committed")
                 .help("skip records of aborted transactions, or not"),
         ],
@@ -532,6 +661,7 @@ pub const CONSUMER: &[Section] = &[
                 .short('g')
                 .value("NAME", Rule::Group)
                 .env("KAFKA_GROUP")
+                .property("group.id")
                 .default("order_consumer_group")
                 .help("consumer group, which stores the offsets"),
             flag("no-group").help("skip the group: read partitions directly, commit nothing"),
@@ -546,21 +676,25 @@ pub const CONSUMER: &[Section] = &[
             flag("instance-id")
                 .value("ID", Rule::Topic)
                 .env("KAFKA_GROUP_INSTANCE_ID")
+                .property("group.instance.id")
                 .when_unset("none")
                 .help("static membership: the same ID keeps its partitions across restarts"),
             flag("session-timeout")
                 .value("SECS", Rule::decimal(1.0, 3600.0))
                 .env("KAFKA_SESSION_TIMEOUT")
+                .property_ms("session.timeout.ms")
                 .default("45")
                 .help("how long the group waits for a silent member"),
             flag("heartbeat-interval")
                 .value("SECS", Rule::decimal(0.1, 3600.0))
                 .env("KAFKA_HEARTBEAT_INTERVAL")
+                .property_ms("heartbeat.interval.ms")
                 .default("3")
                 .help("pause between heartbeats, below --session-timeout"),
             flag("max-poll-interval")
                 .value("SECS", Rule::decimal(1.0, 86_400.0))
                 .env("KAFKA_MAX_POLL_INTERVAL")
+                .property_ms("max.poll.interval.ms")
                 .default("300")
                 .help("longest a member may take between polls, and to rejoin"),
         ],
@@ -582,11 +716,13 @@ pub const CONSUMER: &[Section] = &[
             flag("fetch-wait-ms")
                 .value("MS", Rule::int(0, 300_000))
                 .env("KAFKA_FETCH_WAIT_MS")
+                .property("fetch.max.wait.ms")
                 .default("500")
                 .help("longest broker wait per fetch, below --request-timeout"),
             flag("fetch-min-bytes")
                 .value("N", Rule::int(1, MAX_FETCH_BYTES))
                 .env("KAFKA_FETCH_MIN_BYTES")
+                .property("fetch.min.bytes")
                 .default("1")
                 .help("bytes the broker waits for"),
             flag("fetch-max-bytes")
@@ -597,6 +733,7 @@ pub const CONSUMER: &[Section] = &[
         ],
     },
     CONNECTION,
+    SECURITY,
     SEEING,
     Section {
         title: "Output",
@@ -775,6 +912,9 @@ fn option_help(out: &mut String, s: &Setting) {
         (Some(env), _) => notes.push(format!("[env: {env}]")),
         (None, _) => {}
     }
+    if let Some(property) = s.property {
+        notes.push(format!("[property: {property}]"));
+    }
     match s.default {
         Fallback::Value(v) | Fallback::Absent(v) if !v.is_empty() => {
             notes.push(format!("[default: {v}]"))
@@ -823,28 +963,65 @@ fn fill(out: &mut String, lead: &str, words: &[String]) {
 type Wait = (&'static str, &'static str, &'static str);
 
 /// Where a value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Source {
     Flag(&'static str),
+    /// A Kafka client property from `-X` or a `--config` file, as written there.
+    Property(Prop),
     Env(&'static str),
     Default,
 }
 
+/// A Kafka client property as given: `key` and `value` as written, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Prop {
+    key: String,
+    value: String,
+    origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Origin {
+    X,
+    File { path: String, line: usize },
+}
+
+impl fmt::Display for Prop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = match properties::redacted(&self.key) {
+            true => "****".to_string(),
+            false => shown(&self.value),
+        };
+        match &self.origin {
+            Origin::X => write!(f, "-X {}={value}", self.key),
+            Origin::File { path, line } => write!(f, "{path} line {line}: {}={value}", self.key),
+        }
+    }
+}
+
 /// A value with its source; shows as in messages: `--batch-size 0`, `KAFKA_BATCH_SIZE=0`,
-/// `default 500`, or `--quiet` for a flag without a value.
+/// `-X acks=2`, `client.properties line 3: acks=2`, `default 500`, or `--quiet` for a flag
+/// without a value. A secret shows as `****`.
 #[derive(Debug, Clone)]
 struct Given {
     source: Source,
     text: String,
+    secret: bool,
+    /// Read from a property in milliseconds; `text` is in seconds.
+    millis: bool,
 }
 
 impl fmt::Display for Given {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = shown(&self.text);
-        match self.source {
+        let shown = match self.secret {
+            true => "****".to_string(),
+            false => shown(&self.text),
+        };
+        match &self.source {
             // Empty flag values are refused, so an empty one is a flag that takes none.
             Source::Flag(long) if self.text.is_empty() => write!(f, "--{long}"),
             Source::Flag(long) => write!(f, "--{long} {shown}"),
+            Source::Property(prop) => write!(f, "{prop}"),
             Source::Env(name) => write!(f, "{name}={shown}"),
             Source::Default => write!(f, "default {shown}"),
         }
@@ -876,12 +1053,16 @@ enum Collected<'e> {
     Version,
 }
 
-/// The flags as given, and the environment: resolves each setting on demand.
+/// The flags as given, the properties, and the environment: resolves each setting on demand.
 struct Resolver<'e> {
     table: &'static [Section],
     /// In command-line order; `None` for a flag without a value.
     flags: Vec<(&'static Setting, Option<OsString>)>,
     env: &'e dyn Fn(&str) -> Option<String>,
+    /// `-X` properties, in order (the last one of a key wins).
+    x_props: Vec<Prop>,
+    /// The `--config` file's properties, in order.
+    file_props: Vec<Prop>,
 }
 
 impl<'e> Resolver<'e> {
@@ -913,7 +1094,173 @@ impl<'e> Resolver<'e> {
             };
             flags.push((setting, value));
         }
-        Ok(Collected::Flags(Resolver { table, flags, env }))
+        let mut r = Resolver {
+            table,
+            flags,
+            env,
+            x_props: Vec::new(),
+            file_props: Vec::new(),
+        };
+        r.x_props = r
+            .flag_values("property")?
+            .into_iter()
+            .map(|given| match given.text.split_once('=') {
+                Some((key, value)) if !key.trim().is_empty() => Ok(Prop {
+                    key: key.trim().to_string(),
+                    value: value.trim().to_string(),
+                    origin: Origin::X,
+                }),
+                _ => Err(usage(&given, "must be KEY=VALUE (a Kafka client property)")),
+            })
+            .collect::<Result<_, _>>()?;
+        r.file_props = r.read_config_file()?;
+        for prop in r.x_props.iter().chain(&r.file_props) {
+            r.check_property(prop)?;
+        }
+        Ok(Collected::Flags(r))
+    }
+
+    /// The `--config` file's properties, if one is given.
+    fn read_config_file(&self) -> Result<Vec<Prop>, Error> {
+        let Some(given) = self.get("config")? else {
+            return Ok(Vec::new());
+        };
+        let text = std::fs::read_to_string(&given.text)
+            .map_err(|e| usage(&given, &format!("cannot read it: {e}")))?;
+        let parsed = properties::parse(&text)
+            .map_err(|e| Error::Usage(format!("{} line {}: {}", given.text, e.line, e.what)))?;
+        Ok(parsed
+            .into_iter()
+            .map(|p| Prop {
+                key: p.key,
+                value: p.value,
+                origin: Origin::File {
+                    path: given.text.clone(),
+                    line: p.line,
+                },
+            })
+            .collect())
+    }
+
+    /// Every property must be one this program reads, one the other program reads (a shared
+    /// client.properties), or one handled here; anything else is an error that says what to do.
+    fn check_property(&self, prop: &Prop) -> Result<(), Error> {
+        let key = prop.key.as_str();
+        let pem = |type_key: &str| {
+            (self.x_props.iter().chain(&self.file_props))
+                .rfind(|p| p.key == type_key)
+                .is_some_and(|p| p.value.eq_ignore_ascii_case("PEM"))
+        };
+        let store = match key {
+            "ssl.truststore.location" => Some(pem("ssl.truststore.type")),
+            "ssl.keystore.location" => Some(pem("ssl.keystore.type")),
+            _ => None,
+        };
+        if store != Some(false) && settings(self.table).any(|s| property_keys(s).contains(&key)) {
+            return Ok(());
+        }
+        if settings(PRODUCER)
+            .chain(settings(CONSUMER))
+            .any(|s| property_keys(s).contains(&key))
+        {
+            log::debug!("{prop}: a setting of the other program; ignored");
+            return Ok(());
+        }
+        let fault = match key {
+            "sasl.jaas.config" => match properties::parse_jaas(&prop.value) {
+                Ok(jaas) => match jaas_mechanisms(&jaas) {
+                    Some(_) => return Ok(()),
+                    None => format!(
+                        "login module {} is not supported: use \
+                         org.apache.kafka.common.security.plain.PlainLoginModule (PLAIN) or \
+                         org.apache.kafka.common.security.scram.ScramLoginModule (SCRAM)",
+                        jaas.module
+                    ),
+                },
+                Err(e) => e,
+            },
+            "ssl.truststore.type" | "ssl.keystore.type"
+                if prop.value.eq_ignore_ascii_case("PEM") =>
+            {
+                return Ok(())
+            }
+            "ssl.truststore.type" | "ssl.keystore.type" => {
+                "only PEM stores are read: convert the store to PEM (see ssl.truststore.location \
+                 and ssl.keystore.location in --help)"
+                    .into()
+            }
+            "ssl.truststore.location" => "a JKS or PKCS12 truststore is not read: export its CA \
+                 as PEM (keytool -exportcert -rfc -keystore FILE -alias ALIAS > ca.pem) and give \
+                 ssl.ca.location=ca.pem, or ssl.truststore.type=PEM if the file is PEM already"
+                .into(),
+            "ssl.keystore.location" => "a JKS or PKCS12 keystore is not read: export its \
+                 certificate and key as PEM (openssl pkcs12 -in FILE -nodes) and give \
+                 ssl.certificate.location and ssl.key.location, or ssl.keystore.type=PEM"
+                .into(),
+            // A PEM store has no password; an empty one is what tools write by default.
+            "ssl.truststore.password" | "ssl.keystore.password" | "ssl.key.password"
+                if prop.value.is_empty() =>
+            {
+                return Ok(())
+            }
+            "ssl.truststore.password" | "ssl.keystore.password" => {
+                "PEM stores have no password: leave it out".into()
+            }
+            "ssl.key.password" => "encrypted private keys are not read: decrypt the key \
+                 (openssl pkcs8 -topk8 -nocrypt -in key.pem -out plain.pem) and leave this out"
+                .into(),
+            // What this client does anyway: it tries every address a name resolves to.
+            "client.dns.lookup" if prop.value == "use_all_dns_ips" => return Ok(()),
+            _ if key.starts_with("sasl.kerberos.")
+                || key.starts_with("sasl.oauthbearer.")
+                || key.starts_with("sasl.login.") =>
+            {
+                "Kerberos (GSSAPI) and OAUTHBEARER are not supported: use sasl.mechanism PLAIN, \
+                 SCRAM-SHA-256 or SCRAM-SHA-512"
+                    .into()
+            }
+            _ => "not a property this program reads: --help lists each one beside its flag \
+                  ([property: ...])"
+                .into(),
+        };
+        Err(Error::Usage(format!("{prop}: {fault}")))
+    }
+
+    /// The last property in `props` that sets `setting`.
+    fn property(&self, props: &[Prop], setting: &Setting) -> Option<Given> {
+        let keys = property_keys(setting);
+        if let Some(prop) = props.iter().rev().find(|p| keys.contains(&p.key.as_str())) {
+            return Some(Given {
+                source: Source::Property(prop.clone()),
+                text: prop.value.clone(),
+                secret: setting.secret,
+                millis: setting.property_ms,
+            });
+        }
+        // sasl.jaas.config holds the user and password of a Java client's login.
+        let option = match setting.long {
+            "sasl-username" => "username",
+            "sasl-password" => "password",
+            _ => return None,
+        };
+        let prop = props.iter().rev().find(|p| p.key == "sasl.jaas.config")?;
+        let jaas = properties::parse_jaas(&prop.value).ok()?;
+        Some(Given {
+            source: Source::Property(prop.clone()),
+            text: jaas.option(option)?.to_string(),
+            secret: true,
+            millis: false,
+        })
+    }
+
+    /// The login module of the `sasl.jaas.config` in use, if any.
+    fn jaas(&self) -> Option<(Prop, Jaas)> {
+        [&self.x_props, &self.file_props]
+            .into_iter()
+            .find_map(|props| {
+                let prop = props.iter().rev().find(|p| p.key == "sasl.jaas.config")?;
+                Some((prop.clone(), properties::parse_jaas(&prop.value).ok()?))
+            })
     }
 
     fn switch(&self, long: &str) -> bool {
@@ -945,7 +1292,12 @@ impl<'e> Resolver<'e> {
                     }
                 },
             };
-            values.push(Given { source, text });
+            values.push(Given {
+                source,
+                text,
+                secret: setting.secret,
+                millis: false,
+            });
         }
         Ok(values)
     }
@@ -955,27 +1307,66 @@ impl<'e> Resolver<'e> {
         Ok(self.flag_values(long)?.pop())
     }
 
-    /// Step two: flag, else environment variable (unless empty), else default.
+    /// Step two: flag, else `-X` property, else environment variable (unless empty), else
+    /// `--config` property, else default. An empty property counts as unset too, except where
+    /// emptiness means something (`ssl.endpoint.identification.algorithm=`: no check).
     fn get(&self, long: &str) -> Result<Option<Given>, Error> {
-        if let Some(given) = self.flag(long)? {
+        let setting = find(self.table, long);
+        if let Some(mut given) = self.flag(long)? {
+            given.secret = setting.secret;
             return Ok(Some(given));
         }
-        let setting = find(self.table, long);
+        if let Some(given) = self.property_at(&self.x_props, setting)? {
+            return Ok(Some(given));
+        }
         if let Some(name) = setting.env {
             if let Some(text) = (self.env)(name).filter(|v| !v.is_empty()) {
                 return Ok(Some(Given {
                     source: Source::Env(name),
                     text,
+                    secret: setting.secret,
+                    millis: false,
                 }));
             }
+        }
+        if let Some(given) = self.property_at(&self.file_props, setting)? {
+            return Ok(Some(given));
         }
         Ok(match setting.default {
             Fallback::Value(text) => Some(Given {
                 source: Source::Default,
                 text: text.to_string(),
+                secret: false,
+                millis: false,
             }),
             Fallback::Absent(_) => None,
         })
+    }
+
+    /// A property's value in the flag's terms: milliseconds become seconds, an empty
+    /// `ssl.endpoint.identification.algorithm` becomes `none`.
+    fn property_at(&self, props: &[Prop], setting: &Setting) -> Result<Option<Given>, Error> {
+        let Some(mut given) = self.property(props, setting) else {
+            return Ok(None);
+        };
+        if given.text.is_empty() {
+            return Ok(match setting.long {
+                "ssl-endpoint-identification-algorithm" => Some(Given {
+                    text: "none".into(),
+                    ..given
+                }),
+                _ => None,
+            });
+        }
+        if given.millis {
+            let ms: u64 = given
+                .text
+                .trim()
+                .parse()
+                .map_err(|_| usage(&given, "must be a whole number of milliseconds"))?;
+            given.text = (ms as f64 / 1000.0).to_string();
+        }
+        Ok(Some(given))
     }
 
     /// Like `get`, for a setting that has a default.
@@ -991,11 +1382,118 @@ impl<'e> Resolver<'e> {
     ) -> Result<Option<T>, Error> {
         let rule = find(self.table, long).rule;
         match self.get(long)? {
-            Some(given) => check(&rule, &given.text)
-                .map(Some)
-                .map_err(|what| usage(&given, &what)),
+            Some(given) => check(&rule, &given.text).map(Some).map_err(|what| {
+                let what = match (given.millis, rule) {
+                    (true, Rule::Decimal { min, max }) => format!(
+                        "must be from {} to {} (milliseconds)",
+                        min * 1000.0,
+                        max * 1000.0
+                    ),
+                    _ => what,
+                };
+                usage(&given, &what)
+            }),
             None => Ok(None),
         }
+    }
+
+    /// A text setting: not empty, no control characters.
+    fn text(&self, long: &str) -> Result<Option<String>, Error> {
+        match self.get(long)? {
+            Some(given) if given.text.chars().any(char::is_control) => {
+                Err(usage(&given, "must not contain control characters"))
+            }
+            Some(given) => Ok(Some(given.text)),
+            None => Ok(None),
+        }
+    }
+
+    fn path(&self, long: &str) -> Result<Option<PathBuf>, Error> {
+        Ok(self.text(long)?.map(PathBuf::from))
+    }
+
+    /// security.protocol and what it needs: TLS settings, a SASL login.
+    fn security(&self) -> Result<Security, Error> {
+        let protocol_given = self.given("security-protocol")?;
+        let protocol = required(self.choice("security-protocol")?);
+        let tls = matches!(protocol, "SSL" | "SASL_SSL");
+        if tls && !cfg!(feature = "tls") {
+            return Err(usage(&protocol_given, crate::client::NO_TLS));
+        }
+        let tls = match tls {
+            true => Some(Tls {
+                ca: self.path("ssl-ca-location")?,
+                certificate: self.path("ssl-certificate-location")?,
+                key: self.path("ssl-key-location")?,
+                verify_hostname: required(self.choice("ssl-endpoint-identification-algorithm")?)
+                    == "https",
+            }),
+            false => None,
+        };
+        let sasl = match protocol {
+            "SASL_PLAINTEXT" | "SASL_SSL" => Some(self.login(protocol)?),
+            _ => None,
+        };
+        Ok(Security { tls, sasl })
+    }
+
+    fn login(&self, protocol: &str) -> Result<Login, Error> {
+        let given = self.given("sasl-mechanism")?;
+        if matches!(
+            given.text.trim().to_ascii_uppercase().as_str(),
+            "GSSAPI" | "OAUTHBEARER"
+        ) {
+            return Err(usage(
+                &given,
+                "Kerberos (GSSAPI) and OAUTHBEARER are not supported: use PLAIN, SCRAM-SHA-256 \
+                 or SCRAM-SHA-512",
+            ));
+        }
+        let name = required(self.choice("sasl-mechanism")?);
+        let mechanism = Mechanism::parse(name).expect("every choice is a mechanism");
+        if mechanism != Mechanism::Plain && !cfg!(feature = "scram") {
+            return Err(usage(&given, crate::client::NO_SCRAM));
+        }
+        if let Some((prop, jaas)) = self.jaas() {
+            let fits = jaas_mechanisms(&jaas).is_some_and(|m| m.contains(&mechanism));
+            if !fits {
+                return Err(usage(
+                    &given,
+                    &format!(
+                        "does not go with the login module of {prop} ({}): PlainLoginModule \
+                         logs in with PLAIN, ScramLoginModule with SCRAM-SHA-256 or SCRAM-SHA-512",
+                        jaas.module
+                    ),
+                ));
+            }
+        }
+        let needed = |what: &str, long: &str, env: &str, property: &str| {
+            Error::Usage(format!(
+                "security.protocol {protocol} needs a SASL {what}: give --{long}, {env}, \
+                 -X {property}=... or sasl.jaas.config in a --config file"
+            ))
+        };
+        let username = self.text("sasl-username")?.ok_or_else(|| {
+            needed(
+                "user",
+                "sasl-username",
+                "KAFKA_SASL_USERNAME",
+                "sasl.username",
+            )
+        })?;
+        let password = self.text("sasl-password")?.ok_or_else(|| {
+            needed(
+                "password",
+                "sasl-password",
+                "KAFKA_SASL_PASSWORD",
+                "sasl.password",
+            )
+        })?;
+        Ok(Login {
+            mechanism,
+            username,
+            password,
+        })
     }
 
     fn int<T: TryFrom<u64>>(&self, long: &str) -> Result<Option<T>, Error> {
@@ -1166,6 +1664,8 @@ impl<'e> Resolver<'e> {
             backoff: required(self.millis("retry-backoff-ms")?),
             request_timeout: required(self.secs("request-timeout")?),
             connect_timeout: required(self.secs("connect-timeout")?),
+            security: self.security()?,
+            client_id: self.text("client-id")?,
         })
     }
 
@@ -1295,11 +1795,43 @@ fn choice(rule: &Rule, text: &str) -> Result<&'static str, String> {
     let Rule::Choice(words) = *rule else {
         unreachable!("a choice setting has a Choice rule")
     };
+    // Any case, as the Java client takes security.protocol and librdkafka writes it.
     words
         .iter()
-        .find(|w| **w == text.trim())
+        .find(|w| w.eq_ignore_ascii_case(text.trim()))
         .copied()
         .ok_or_else(|| format!("must be {}", rule.range().unwrap_or_default()))
+}
+
+/// Every property name that sets `setting`: its own, and the librdkafka name where it differs.
+/// A PEM store (Java's ssl.truststore.type=PEM, ssl.keystore.type=PEM) stands for the CA file, and
+/// for the certificate and key in one file.
+fn property_keys(setting: &Setting) -> &'static [&'static str] {
+    match setting.property {
+        Some("bootstrap.servers") => &["bootstrap.servers", "metadata.broker.list"],
+        Some("sasl.mechanism") => &["sasl.mechanism", "sasl.mechanisms"],
+        Some("compression.type") => &["compression.type", "compression.codec"],
+        Some("ssl.ca.location") => &["ssl.ca.location", "ssl.truststore.location"],
+        Some("ssl.certificate.location") => &["ssl.certificate.location", "ssl.keystore.location"],
+        Some("ssl.key.location") => &["ssl.key.location", "ssl.keystore.location"],
+        Some(property) => match settings(PRODUCER)
+            .chain(settings(CONSUMER))
+            .find(|s| s.property == Some(property))
+        {
+            Some(s) => std::slice::from_ref(s.property.as_ref().expect("found by it")),
+            None => &[],
+        },
+        None => &[],
+    }
+}
+
+/// The mechanisms a `sasl.jaas.config` login module logs in with; `None` for other modules.
+fn jaas_mechanisms(jaas: &Jaas) -> Option<&'static [Mechanism]> {
+    match jaas.module.rsplit('.').next() {
+        Some("PlainLoginModule") => Some(&[Mechanism::Plain]),
+        Some("ScramLoginModule") => Some(&[Mechanism::ScramSha256, Mechanism::ScramSha512]),
+        _ => None,
+    }
 }
 
 /// Kafka's rule for topic names.
@@ -1414,6 +1946,8 @@ mod tests {
             backoff: Duration::from_millis(200),
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            security: Security::default(),
+            client_id: None,
         }
     }
 
@@ -1555,6 +2089,8 @@ mod tests {
                 backoff: Duration::from_millis(50),
                 request_timeout: Duration::from_secs(4),
                 connect_timeout: Duration::from_millis(500),
+                security: Security::default(),
+                client_id: None,
             }
         );
 

@@ -336,7 +336,8 @@ impl Consumer<'_, '_> {
                     self.member = member;
                     return self.start_at(&mine, offsets);
                 }
-                Err(Error::Interrupted) => return Err(Error::Interrupted),
+                // A refusal is an answer: the group is there, this user may not use it.
+                Err(e @ (Error::Interrupted | Error::Refused { .. })) => return Err(e),
                 Err(e) => log::warn!(
                     "group path unavailable ({e}); falling back to manual assignment of \
                      partitions {partitions:?} from {:?}, without committing offsets",

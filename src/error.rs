@@ -21,6 +21,8 @@ pub enum Error {
     },
     /// The broker answered a request with an error that retrying does not fix, or retries ran out.
     Broker { what: String, cause: String },
+    /// The cluster's ACLs do not allow this user the operation: no retry, no fallback.
+    Refused { what: String, cause: String },
     /// A topic the consumer reads (or writes dead letters to) does not exist.
     NoSuchTopic { topic: String, brokers: String },
     /// A stop was asked for (Ctrl-C, SIGTERM) while waiting.
@@ -45,7 +47,9 @@ impl fmt::Display for Error {
                 f,
                 "cannot reach {brokers} after {attempts} attempts ({cause}): is Kafka running? try `make up`"
             ),
-            Error::Broker { what, cause } => write!(f, "{what}: {cause}"),
+            Error::Broker { what, cause } | Error::Refused { what, cause } => {
+                write!(f, "{what}: {cause}")
+            }
             Error::NoSuchTopic { topic, brokers } => write!(
                 f,
                 "topic '{topic}' does not exist on {brokers}: create it with \

@@ -13,6 +13,7 @@ pub mod exit_codes;
 pub mod order;
 pub mod partition;
 pub mod producer;
+pub mod properties;
 pub mod stats;
 
 pub use error::Error;

@@ -98,7 +98,10 @@ pub fn client_options(
 ) -> Options {
     Options {
         brokers: connection.brokers.clone(),
-        client_id: client_id.to_string(),
+        client_id: connection
+            .client_id
+            .clone()
+            .unwrap_or_else(|| client_id.to_string()),
         connect_timeout: connection.connect_timeout,
         request_timeout: connection.request_timeout,
         retry: RetryPolicy {
@@ -108,6 +111,7 @@ pub fn client_options(
         },
         max_response_bytes,
         creatable: creatable.iter().map(|t| t.to_string()).collect(),
+        security: connection.security.clone(),
     }
 }
 

@@ -22,9 +22,12 @@ the group has none) until interrupted. When the group coordinator stays
 unavailable, it falls back to reading every partition from --from without
 committing. Invalid records are logged and published to '<topic>.dlq'.
 
-Each setting comes from its flag, else its environment variable, else its
-default; a variable set to the empty string counts as unset. Ranges include
-both ends.
+Each setting comes from its flag, else its Kafka client property given with
+-X, else its environment variable, else its property in the --config file,
+else its default; a variable or property set to the empty string counts as
+unset. Property names are the Java client's (librdkafka's where they differ
+are taken too); a file may hold the other program's properties. Ranges
+include both ends. Secrets never show in messages or logs.
 {options}
 A first Ctrl-C or SIGTERM stops cleanly and exits {OK} in every phase (connecting,
 retrying, reading): what was read is committed and a summary printed on stderr.

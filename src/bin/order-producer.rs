@@ -20,9 +20,12 @@ With no options, sends one demo order to 'orders' on localhost:9092 and prints
 where it was stored. With --stdin, blank lines are skipped and invalid lines
 are reported on stderr and not sent.
 
-Each setting comes from its flag, else its environment variable, else its
-default; a variable set to the empty string counts as unset. Ranges include
-both ends.
+Each setting comes from its flag, else its Kafka client property given with
+-X, else its environment variable, else its property in the --config file,
+else its default; a variable or property set to the empty string counts as
+unset. Property names are the Java client's (librdkafka's where they differ
+are taken too); a file may hold the other program's properties. Ranges
+include both ends. Secrets never show in messages or logs.
 {options}
 Idempotence is on by default and needs --acks all: --acks 0 or 1 turns it off,
 unless it was asked for (--idempotence or KAFKA_ENABLE_IDEMPOTENCE=true), which

@@ -14,7 +14,7 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{ApiKey, MetadataRequest, TopicName};
 use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
 
-use super::conn::{garbled, Conn};
+use super::conn::{garbled, Conn, Transport};
 use super::wire::{Reader, Result as WireResult};
 use super::{codes, Failure, Options};
 use crate::error::{secs, Error};
@@ -33,6 +33,8 @@ pub(super) struct PartitionMeta {
 /// soon after it is set, with [`Error::Interrupted`].
 pub struct Client<'a> {
     pub(super) options: Options,
+    /// The TLS setup every connection shares.
+    transport: Transport,
     pub(super) stop: &'a AtomicBool,
     nodes: HashMap<i32, String>,
     conns: HashMap<i32, Conn>,
@@ -55,8 +57,10 @@ impl<'a> Client<'a> {
         topics: &[&str],
         stop: &'a AtomicBool,
     ) -> Result<Client<'a>, Error> {
+        let transport = Transport::new(&options.security)?;
         let mut client = Client {
             options,
+            transport,
             stop,
             nodes: HashMap::new(),
             conns: HashMap::new(),
@@ -229,7 +233,7 @@ impl<'a> Client<'a> {
                 self.nodes.get(&node).cloned().ok_or_else(|| {
                     Failure::Stale(format!("broker {node} is not in the metadata"))
                 })?;
-            let conn = Conn::open(&addr, &self.options, self.stop)?;
+            let conn = Conn::open(&addr, &self.options, &self.transport, self.stop)?;
             self.conns.insert(node, conn);
         }
         Ok(self.conns.get_mut(&node).expect("inserted above"))
@@ -295,7 +299,7 @@ impl<'a> Client<'a> {
         if self.meta.is_none() {
             let mut causes = Vec::new();
             for addr in self.candidates() {
-                match Conn::open(&addr, &self.options, self.stop) {
+                match Conn::open(&addr, &self.options, &self.transport, self.stop) {
                     Ok(conn) => {
                         self.meta = Some(conn);
                         break;
@@ -356,7 +360,7 @@ impl<'a> Client<'a> {
             }
         }
         for addr in self.candidates() {
-            let answer = Conn::open(&addr, &self.options, self.stop)
+            let answer = Conn::open(&addr, &self.options, &self.transport, self.stop)
                 .and_then(|mut conn| ask(&mut conn).map(|parsed| (conn, parsed)));
             match answer {
                 Ok((conn, parsed)) => {
@@ -412,10 +416,12 @@ impl<'a> Client<'a> {
                     )))
                 }
                 e => {
-                    return Err(Failure::Fatal(Error::Broker {
-                        what: format!("looking up topic '{name}'"),
-                        cause: codes::describe(e),
-                    }))
+                    return Err(Failure::Fatal(codes::error_for(
+                        e,
+                        "use",
+                        &format!("topic '{name}'"),
+                        format!("looking up topic '{name}'"),
+                    )))
                 }
             }
             if partitions.is_empty() {

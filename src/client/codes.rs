@@ -10,10 +10,16 @@ pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 pub const ILLEGAL_GENERATION: i16 = 22;
 pub const UNKNOWN_MEMBER_ID: i16 = 25;
 pub const REBALANCE_IN_PROGRESS: i16 = 27;
+pub const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
+pub const GROUP_AUTHORIZATION_FAILED: i16 = 30;
+pub const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
+pub const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
+pub const ILLEGAL_SASL_STATE: i16 = 34;
 pub const UNSUPPORTED_VERSION: i16 = 35;
 pub const OUT_OF_ORDER_SEQUENCE: i16 = 45;
 pub const DUPLICATE_SEQUENCE: i16 = 46;
 pub const INVALID_PRODUCER_EPOCH: i16 = 47;
+pub const SASL_AUTHENTICATION_FAILED: i16 = 58;
 pub const UNKNOWN_PRODUCER_ID: i16 = 59;
 pub const MEMBER_ID_REQUIRED: i16 = 79;
 
@@ -44,6 +50,8 @@ const TABLE: &[(i16, &str, bool, &str)] = &[
     (29, "TOPIC_AUTHORIZATION_FAILED", false, "not authorized to use the topic"),
     (30, "GROUP_AUTHORIZATION_FAILED", false, "not authorized to use the group"),
     (31, "CLUSTER_AUTHORIZATION_FAILED", false, "not authorized on the cluster"),
+    (33, "UNSUPPORTED_SASL_MECHANISM", false, "the listener does not offer this SASL mechanism"),
+    (34, "ILLEGAL_SASL_STATE", false, "the listener did not expect this SASL request"),
     (35, "UNSUPPORTED_VERSION", false, "the broker does not support this request version"),
     (42, "INVALID_REQUEST", false, "the broker found the request invalid"),
     (43, "UNSUPPORTED_FOR_MESSAGE_FORMAT", false, "the topic's message format is too old"),
@@ -51,6 +59,7 @@ const TABLE: &[(i16, &str, bool, &str)] = &[
     (46, "DUPLICATE_SEQUENCE_NUMBER", false, "the broker already has this batch"),
     (47, "INVALID_PRODUCER_EPOCH", false, "another producer with this id took over"),
     (56, "KAFKA_STORAGE_ERROR", true, "the broker's disk holding the partition failed"),
+    (58, "SASL_AUTHENTICATION_FAILED", false, "the login was refused"),
     (59, "UNKNOWN_PRODUCER_ID", false, "the broker no longer knows this producer id"),
     (74, "FENCED_LEADER_EPOCH", true, "the leader epoch is older than the broker's"),
     (75, "UNKNOWN_LEADER_EPOCH", true, "the leader epoch is newer than the broker's"),
@@ -76,6 +85,39 @@ pub fn describe(code: i16) -> String {
     match entry(code) {
         Some((_, name, _, meaning)) => format!("{meaning} ({name}, error {code})"),
         None => format!("broker error {code}"),
+    }
+}
+
+/// The error of an operation on one resource in words: an ACL refusal says what this user may
+/// not do (`action` on `resource`, "write" on "topic 'orders'"), anything else is [`describe`]d.
+pub fn describe_for(code: i16, action: &str, resource: &str) -> String {
+    match entry(code) {
+        Some((_, name, _, _))
+            if matches!(
+                code,
+                TOPIC_AUTHORIZATION_FAILED
+                    | GROUP_AUTHORIZATION_FAILED
+                    | CLUSTER_AUTHORIZATION_FAILED
+            ) =>
+        {
+            format!(
+                "not authorized to {action} {resource} ({name}, error {code}): the cluster's \
+                 ACLs do not allow this user to"
+            )
+        }
+        _ => describe(code),
+    }
+}
+
+/// The error that ends an operation (`what`) on `resource`: [`Error::Refused`] for an ACL
+/// refusal, so that no fallback hides it, else [`Error::Broker`].
+pub fn error_for(code: i16, action: &str, resource: &str, what: String) -> crate::Error {
+    let cause = describe_for(code, action, resource);
+    match code {
+        TOPIC_AUTHORIZATION_FAILED | GROUP_AUTHORIZATION_FAILED | CLUSTER_AUTHORIZATION_FAILED => {
+            crate::Error::Refused { what, cause }
+        }
+        _ => crate::Error::Broker { what, cause },
     }
 }
 
@@ -119,5 +161,11 @@ mod tests {
             "this broker is no longer the partition's leader (NOT_LEADER_OR_FOLLOWER, error 6)"
         );
         assert_eq!(describe(999), "broker error 999");
+        assert_eq!(
+            describe_for(29, "write", "topic 'orders'"),
+            "not authorized to write topic 'orders' (TOPIC_AUTHORIZATION_FAILED, error 29): the \
+             cluster's ACLs do not allow this user to"
+        );
+        assert_eq!(describe_for(6, "write", "topic 'orders'"), describe(6));
     }
 }

@@ -5,6 +5,9 @@
 //! (plus the broker-side wait a fetch asks for). Reads wait in short slices so a stop request is
 //! seen within 100 ms, also while a broker is silent. A frame longer than the cap is refused
 //! before anything is read into memory, and a frame's buffer grows only as its bytes arrive.
+//!
+//! On a secured listener the TLS handshake (feature `tls`) comes before ApiVersions and the SASL
+//! login right after it, so a connection handed out is ready for requests.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -16,15 +19,85 @@ use bytes::BytesMut;
 use kafka_protocol::messages::{ApiKey, RequestHeader};
 use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
 
+use super::sasl::{self, Mechanism};
 use super::wire::Reader;
-use super::{Failure, Options};
+use super::{Failure, Login, Options, Security};
 use crate::error::{secs, Error};
 
 /// How often a blocked read looks at the stop flag.
 const SLICE: Duration = Duration::from_millis(100);
 
+/// What every connection of a client shares: the TLS setup, read once.
+#[derive(Debug, Clone, Default)]
+pub struct Transport {
+    #[cfg(feature = "tls")]
+    tls: Option<super::tls::Setup>,
+}
+
+impl Transport {
+    pub fn new(security: &Security) -> Result<Transport, Error> {
+        #[cfg(feature = "tls")]
+        return Ok(Transport {
+            tls: match &security.tls {
+                Some(tls) => Some(super::tls::Setup::new(tls)?),
+                None => None,
+            },
+        });
+        #[cfg(not(feature = "tls"))]
+        match security.tls {
+            Some(_) => Err(Error::Usage(super::NO_TLS.into())),
+            None => Ok(Transport {}),
+        }
+    }
+}
+
+/// The byte stream under the framing: a socket, or TLS over one.
+enum Stream {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
 pub struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     pub addr: String,
     /// (api key, min, max) as the broker offers them.
     offered: Vec<(i16, i16, i16)>,
@@ -37,13 +110,52 @@ pub struct Conn {
     /// Set when a call ended before its answer was read (a stop request): the answer may
     /// still arrive, so the connection cannot carry another request.
     pub broken: bool,
+    /// Whether a SASL login went through (or none was needed on a TLS listener).
+    logged_in: bool,
 }
 
 impl Conn {
-    /// Connects to `addr` (host:port) and asks which API versions it speaks.
-    pub fn open(addr: &str, options: &Options, stop: &AtomicBool) -> Result<Conn, Failure> {
-        let stream = connect(addr, options.connect_timeout, stop)?;
-        let _ = stream.set_nodelay(true);
+    /// Connects to `addr` (host:port), runs the TLS handshake when the listener wants TLS, asks
+    /// which API versions it speaks, and logs in when it wants SASL.
+    pub fn open(
+        addr: &str,
+        options: &Options,
+        transport: &Transport,
+        stop: &AtomicBool,
+    ) -> Result<Conn, Failure> {
+        let socket = connect(addr, options.connect_timeout, stop)?;
+        let _ = socket.set_nodelay(true);
+        #[cfg(feature = "tls")]
+        let stream = match &transport.tls {
+            Some(tls) => {
+                let deadline = Instant::now() + options.request_timeout;
+                let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                let stream = tls.handshake(host, socket, addr, |sock| {
+                    if stop.load(Ordering::SeqCst) {
+                        return Err(Failure::Fatal(Error::Interrupted));
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Failure::Network(format!(
+                            "no TLS handshake with {addr} within {} (the request timeout)",
+                            secs(options.request_timeout)
+                        )));
+                    }
+                    let _ = sock.set_read_timeout(Some(left.min(SLICE)));
+                    let _ = sock.set_write_timeout(Some(left));
+                    Ok(())
+                })?;
+                Stream::Tls(Box::new(stream))
+            }
+            None => Stream::Plain(socket),
+        };
+        #[cfg(not(feature = "tls"))]
+        let stream = {
+            let _ = transport;
+            Stream::Plain(socket)
+        };
+        let secured = !matches!(stream, Stream::Plain(_));
         let mut conn = Conn {
             stream,
             addr: addr.to_string(),
@@ -55,9 +167,128 @@ impl Conn {
             out: BytesMut::with_capacity(64 * 1024),
             frame: Vec::new(),
             broken: false,
+            logged_in: secured,
         };
         conn.api_versions(stop)?;
+        if let Some(login) = &options.security.sasl {
+            conn.log_in(login, stop)?;
+            conn.logged_in = true;
+        }
         Ok(conn)
+    }
+
+    /// SaslHandshake, then the mechanism's SaslAuthenticate rounds. A refused login is fatal:
+    /// another attempt with the same password cannot do better.
+    fn log_in(&mut self, login: &Login, stop: &AtomicBool) -> Result<(), Failure> {
+        let addr = self.addr.clone();
+        let mechanism = login.mechanism.name();
+        let version = self.version(ApiKey::SaslHandshake, 1..=1)?;
+        let request = kafka_protocol::messages::SaslHandshakeRequest::default()
+            .with_mechanism(StrBytes::from_static_str(mechanism));
+        let body = self.call(
+            ApiKey::SaslHandshake,
+            &request,
+            version,
+            Duration::ZERO,
+            stop,
+        )?;
+        let (error, enabled) =
+            sasl::parse_handshake(body).map_err(|e| garbled(&addr, ApiKey::SaslHandshake, e))?;
+        let refused = |cause: String| {
+            Failure::Fatal(Error::Broker {
+                what: format!("logging in to {addr} as '{}'", login.username),
+                cause,
+            })
+        };
+        match error {
+            0 => {}
+            super::codes::UNSUPPORTED_SASL_MECHANISM => {
+                return Err(refused(format!(
+                    "this listener does not offer SASL mechanism {mechanism} (it offers {}): \
+                     set sasl.mechanism to one of those",
+                    if enabled.is_empty() {
+                        "none".into()
+                    } else {
+                        enabled.join(", ")
+                    }
+                )))
+            }
+            super::codes::ILLEGAL_SASL_STATE => {
+                return Err(refused(
+                    "this listener does not take SASL logins: check the port and \
+                     security.protocol (SASL_PLAINTEXT and SASL_SSL need a SASL listener)"
+                        .into(),
+                ))
+            }
+            other => return Err(refused(super::codes::describe(other))),
+        }
+        let version = self.version(ApiKey::SaslAuthenticate, 0..=2)?;
+        match login.mechanism {
+            Mechanism::Plain => {
+                let token = sasl::plain_token(&login.username, &login.password);
+                self.sasl_round(token, version, login, stop)?;
+            }
+            #[cfg(feature = "scram")]
+            Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
+                let mut scram = sasl::Scram::new(login.mechanism, &login.username, &login.password);
+                let first = self.sasl_round(scram.client_first(), version, login, stop)?;
+                let last = scram
+                    .client_final(&first)
+                    .map_err(|e| refused(format!("{mechanism}: {e}")))?;
+                let last = self.sasl_round(last, version, login, stop)?;
+                scram
+                    .check_server_final(&last)
+                    .map_err(|e| refused(format!("{mechanism}: {e}")))?;
+            }
+            #[cfg(not(feature = "scram"))]
+            Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
+                return Err(Failure::Fatal(Error::Usage(super::NO_SCRAM.into())))
+            }
+        }
+        log::debug!("{addr}: logged in as '{}' with {mechanism}", login.username);
+        Ok(())
+    }
+
+    /// One SaslAuthenticate round: sends `token`, returns the broker's.
+    fn sasl_round(
+        &mut self,
+        token: Vec<u8>,
+        version: i16,
+        login: &Login,
+        stop: &AtomicBool,
+    ) -> Result<Vec<u8>, Failure> {
+        let addr = self.addr.clone();
+        let request = kafka_protocol::messages::SaslAuthenticateRequest::default()
+            .with_auth_bytes(bytes::Bytes::from(token));
+        let body = self.call(
+            ApiKey::SaslAuthenticate,
+            &request,
+            version,
+            Duration::ZERO,
+            stop,
+        )?;
+        let answer = sasl::parse_authenticate(body, version)
+            .map_err(|e| garbled(&addr, ApiKey::SaslAuthenticate, e))?;
+        if answer.error != 0 {
+            let said = answer
+                .message
+                .filter(|m| !m.is_empty())
+                .map(|m| format!(" (the broker says: {m})"))
+                .unwrap_or_default();
+            let cause = match answer.error {
+                super::codes::SASL_AUTHENTICATION_FAILED => format!(
+                    "authentication failed for user '{}' with {}{said}",
+                    login.username,
+                    login.mechanism.name()
+                ),
+                other => format!("{}{said}", super::codes::describe(other)),
+            };
+            return Err(Failure::Fatal(Error::Broker {
+                what: format!("logging in to {addr}"),
+                cause,
+            }));
+        }
+        Ok(answer.bytes)
     }
 
     fn api_versions(&mut self, stop: &AtomicBool) -> Result<(), Failure> {
@@ -120,6 +351,15 @@ impl Conn {
             i32::from_be_bytes(head)
         };
         if size < 4 || size as usize > self.max_frame {
+            // A TLS alert record (content type 21, version 3.x) where a frame should be.
+            if matches!(self.stream, Stream::Plain(_)) && size.to_be_bytes()[..2] == [21, 3] {
+                return Err(Failure::Fatal(Error::Broker {
+                    what: format!("talking to {}", self.addr),
+                    cause: "the broker answered with TLS: this is an SSL or SASL_SSL listener; \
+                            set security.protocol to SSL or SASL_SSL"
+                        .into(),
+                }));
+            }
             return Err(Failure::Garbled(format!(
                 "{} sent a {api:?} answer of {size} bytes (allowed: 4 to {}): not a Kafka broker, \
                  or a garbled stream",
@@ -181,8 +421,12 @@ impl Conn {
             })?;
         let size = (self.out.len() - 4) as i32;
         self.out[..4].copy_from_slice(&size.to_be_bytes());
-        let _ = self.stream.set_write_timeout(Some(self.request_timeout));
-        self.stream.write_all(&self.out).map_err(|e| {
+        let _ = self
+            .stream
+            .tcp()
+            .set_write_timeout(Some(self.request_timeout));
+        let written = self.stream.write_all(&self.out);
+        written.and_then(|()| self.stream.flush()).map_err(|e| {
             Failure::Network(format!(
                 "sending {api:?} to {}: {}",
                 self.addr,
@@ -228,8 +472,18 @@ impl Conn {
                     secs(self.request_timeout)
                 )));
             }
-            let _ = self.stream.set_read_timeout(Some(left.min(SLICE)));
+            let _ = self.stream.tcp().set_read_timeout(Some(left.min(SLICE)));
             match self.stream.read(buf) {
+                // A SASL listener hangs up on the first request after ApiVersions of a client
+                // that did not log in.
+                Ok(0) if self.correlation == 2 && !self.logged_in => {
+                    return Err(Failure::Network(format!(
+                        "{} closed the connection at the first {api:?} request (a SASL listener \
+                         does that to a client that did not log in: check the port and \
+                         security.protocol)",
+                        self.addr
+                    )));
+                }
                 Ok(0) => {
                     return Err(Failure::Network(format!(
                         "{} closed the connection during {api:?}",
@@ -244,11 +498,15 @@ impl Conn {
                     }
                 }
                 Err(e) => {
+                    #[cfg(feature = "tls")]
+                    if let Some(refused) = super::tls::refusal(&self.addr, &e) {
+                        return Err(Failure::Fatal(refused));
+                    }
                     return Err(Failure::Network(format!(
                         "reading {api:?} from {}: {}",
                         self.addr,
                         io_words(&e)
-                    )))
+                    )));
                 }
             }
         }
@@ -270,7 +528,7 @@ pub(super) fn parse_api_versions(body: &[u8]) -> super::wire::Result<ApiRanges> 
 
 type ApiRanges = (i16, Vec<(i16, i16, i16)>);
 
-fn is_wait(e: &io::Error) -> bool {
+pub(super) fn is_wait(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted

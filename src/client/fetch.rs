@@ -168,10 +168,12 @@ impl Client<'_> {
                     format!("{topic}/{}: {}", a.partition, codes::describe(e)),
                 )),
                 e => {
-                    return Err(Failure::Fatal(Error::Broker {
-                        what: format!("fetching {topic}/{}", a.partition),
-                        cause: codes::describe(e),
-                    }))
+                    return Err(Failure::Fatal(codes::error_for(
+                        e,
+                        "read",
+                        &format!("topic '{topic}'"),
+                        format!("fetching {topic}/{}", a.partition),
+                    )))
                 }
             }
         }
@@ -232,10 +234,12 @@ impl Client<'_> {
                             )))
                         }
                         e => {
-                            return Err(Failure::Fatal(Error::Broker {
-                                what: format!("looking up the offsets of {topic}/{p}"),
-                                cause: codes::describe(e),
-                            }))
+                            return Err(Failure::Fatal(codes::error_for(
+                                e,
+                                "read",
+                                &format!("topic '{topic}'"),
+                                format!("looking up the offsets of {topic}/{p}"),
+                            )))
                         }
                     }
                 }

@@ -61,10 +61,12 @@ impl Client<'_> {
             return Err(if codes::retriable(error) {
                 Failure::Stale(format!("group '{group}': {}", codes::describe(error)))
             } else {
-                Failure::Fatal(Error::Broker {
-                    what: format!("finding the coordinator of group '{group}'"),
-                    cause: codes::describe(error),
-                })
+                Failure::Fatal(codes::error_for(
+                    error,
+                    "use",
+                    &format!("group '{group}'"),
+                    format!("finding the coordinator of group '{group}'"),
+                ))
             });
         }
         self.learn_node(node, format!("{host}:{port}"));
@@ -180,10 +182,12 @@ impl Client<'_> {
             self.coordinator = None;
             Failure::Stale(format!("group '{group}': {}", codes::describe(error)))
         } else {
-            Failure::Fatal(Error::Broker {
-                what: format!("using group '{group}'"),
-                cause: codes::describe(error),
-            })
+            Failure::Fatal(codes::error_for(
+                error,
+                "use",
+                &format!("group '{group}'"),
+                format!("using group '{group}'"),
+            ))
         }
     }
 }

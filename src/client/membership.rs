@@ -332,10 +332,12 @@ impl Client<'_> {
             self.forget_coordinator();
             Failure::Stale(format!("group '{group}': {}", codes::describe(error)))
         } else {
-            Failure::Fatal(Error::Broker {
-                what: format!("using group '{group}'"),
-                cause: codes::describe(error),
-            })
+            Failure::Fatal(codes::error_for(
+                error,
+                "use",
+                &format!("group '{group}'"),
+                format!("using group '{group}'"),
+            ))
         }
     }
 }

@@ -19,8 +19,13 @@ mod group;
 mod membership;
 mod produce;
 pub mod records;
+mod sasl;
+#[cfg(feature = "tls")]
+mod tls;
 mod wire;
 
+use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub use cluster::Client;
@@ -28,6 +33,7 @@ pub use fetch::{End, FetchSettings, FetchedPartition, Isolation, Position};
 pub use membership::{GroupSettings, Heartbeat, Member};
 pub use produce::{Delivery, Outgoing, ProduceSettings};
 pub use records::Compression;
+pub use sasl::Mechanism;
 
 use crate::error::Error;
 
@@ -67,6 +73,56 @@ pub struct Options {
     /// Topics a metadata request may create when missing (the producer's own topic, the
     /// consumer's dead-letter topic); any other missing topic is [`Error::NoSuchTopic`].
     pub creatable: Vec<String>,
+    /// TLS and SASL, both off for a PLAINTEXT listener.
+    pub security: Security,
+}
+
+/// Why a build without the `tls` feature refuses SSL and SASL_SSL.
+pub const NO_TLS: &str = "this build has no TLS (SSL, SASL_SSL): use the TLS build \
+     (dist/<target>-tls/ from `make static`, or `cargo build --release --features tls`)";
+
+/// Why a build without the `scram` feature refuses SCRAM logins.
+pub const NO_SCRAM: &str = "this build has no SCRAM (SCRAM-SHA-256, SCRAM-SHA-512): use the TLS \
+     build (dist/<target>-tls/ from `make static`, or `cargo build --release --features tls`), \
+     or PLAIN";
+
+/// How each connection is secured: `tls` for SSL and SASL_SSL, `sasl` for SASL_PLAINTEXT and
+/// SASL_SSL.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Security {
+    pub tls: Option<Tls>,
+    pub sasl: Option<Login>,
+}
+
+/// TLS settings, named after the properties they come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tls {
+    /// ssl.ca.location: the CAs that may sign the broker's certificate (PEM); the system's CA
+    /// bundle when `None`.
+    pub ca: Option<PathBuf>,
+    /// ssl.certificate.location and ssl.key.location: a client certificate (PEM) for mutual TLS.
+    pub certificate: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// ssl.endpoint.identification.algorithm=https (the default): the certificate must name the
+    /// host connected to.
+    pub verify_hostname: bool,
+}
+
+/// A SASL login. Its `Debug` leaves the password out.
+#[derive(Clone, PartialEq)]
+pub struct Login {
+    pub mechanism: Mechanism,
+    pub username: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Login {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Login")
+            .field("mechanism", &self.mechanism)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why one attempt failed, and what another attempt needs.

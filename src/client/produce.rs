@@ -69,7 +69,7 @@ struct Pending {
 
 impl Client<'_> {
     /// Asks the cluster for a producer id, for idempotent batches.
-    fn init_producer_id(&mut self) -> Result<(), Error> {
+    fn init_producer_id(&mut self, topic: &str) -> Result<(), Error> {
         let idempotence = self.retry("getting a producer id (idempotence)", |c| {
             let stop = c.stop;
             let conn = c.any_conn()?;
@@ -98,6 +98,16 @@ impl Client<'_> {
                     next: HashMap::new(),
                 }),
                 e if codes::retriable(e) => Err(Failure::Stale(codes::describe(e))),
+                // Kafka grants a producer id to a user that may write some topic (or holds
+                // IdempotentWrite on the cluster).
+                codes::CLUSTER_AUTHORIZATION_FAILED => Err(Failure::Fatal(Error::Refused {
+                    what: "getting a producer id (idempotence)".into(),
+                    cause: format!(
+                        "not authorized to write topic '{topic}': {} (a producer id needs WRITE \
+                         on some topic, or IdempotentWrite on the cluster)",
+                        codes::describe(codes::CLUSTER_AUTHORIZATION_FAILED)
+                    ),
+                })),
                 e => Err(Failure::Fatal(Error::Broker {
                     what: "getting a producer id (idempotence; --no-idempotence does without)"
                         .into(),
@@ -120,7 +130,7 @@ impl Client<'_> {
         let mut results: Vec<Option<Result<Delivery, String>>> = vec![None; records.len()];
         let idempotent = settings.idempotent && settings.acks == -1;
         if idempotent && self.idempotence.is_none() {
-            if let Err(e) = self.init_producer_id() {
+            if let Err(e) = self.init_producer_id(topic) {
                 let cause = e.to_string();
                 return (vec![Err(cause); records.len()], Some(e));
             }
@@ -185,8 +195,15 @@ impl Client<'_> {
                                         // A new producer id restarts every sequence.
                                         self.idempotence = None;
                                     }
-                                    let why =
-                                        format!("{topic}/{}: {}", p.partition, codes::describe(e));
+                                    let why = format!(
+                                        "{topic}/{}: {}",
+                                        p.partition,
+                                        codes::describe_for(
+                                            e,
+                                            "write",
+                                            &format!("topic '{topic}'")
+                                        )
+                                    );
                                     for &r in &p.records {
                                         results[r] = Some(Err(why.clone()));
                                     }

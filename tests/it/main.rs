@@ -12,6 +12,7 @@ mod hostile;
 mod producer;
 mod project;
 mod schema;
+mod secured;
 mod stats;
 mod usage;
 mod util;
