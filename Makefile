@@ -83,7 +83,7 @@ demo: ## Broker up, topic, 10 orders produced and consumed back, one-line verdic
 build: ## Build both binaries (release, size-tuned)
 	cargo build --release --locked
 
-static: ## Static musl binaries for x86_64 and aarch64 into dist/
+static: ## Static musl binaries (default and TLS builds) for x86_64, aarch64, armv7 into dist/
 	@$(call need,command -v file,file)
 	scripts/build-static
 
@@ -92,21 +92,25 @@ static: ## Static musl binaries for x86_64 and aarch64 into dist/
 test: export IT_PYTHON := $(CURDIR)/target/schema-venv/bin/python
 test: ## Unit tests, then integration tests against real brokers (started if none runs)
 	@$(call need,command -v kcat,kcat)
+	@$(call need,command -v tcpdump,tcpdump)
+	@$(call need,command -v openssl,openssl)
 	@$(IT_PYTHON) -c 'import jsonschema, prometheus_client' 2>/dev/null || { \
 	  $(call need,python3 -m ensurepip --version,python3-venv); \
 	  echo "make test: installing jsonschema and prometheus_client into target/schema-venv"; \
 	  python3 -m venv --clear target/schema-venv; \
 	  target/schema-venv/bin/pip install -q 'jsonschema>=4.18,<5' 'prometheus_client>=0.17'; }
 	cargo test --locked --lib --bins
-	@echo "make test: integration tests against Apache Kafka $(KAFKA_VERSION) on 127.0.0.1:9092"
-	IT_KAFKA_VERSION=$(KAFKA_VERSION) scripts/with-broker cargo test --locked --test it
-	@echo "make test: protocol-path tests against Apache Kafka $(KAFKA_COMPAT_VERSION) on 127.0.0.1:$(COMPAT_PORT)"
+	cargo test --locked --features tls --lib --bins
+	@echo "make test: integration tests against Apache Kafka $(KAFKA_VERSION) on 127.0.0.1:9092 (and the secured one on :29092-29095), TLS build"
+	IT_KAFKA_VERSION=$(KAFKA_VERSION) scripts/with-broker cargo test --locked --features tls --test it
+	@echo "make test: protocol-path tests against Apache Kafka $(KAFKA_COMPAT_VERSION) on 127.0.0.1:$(COMPAT_PORT), default build"
 	KAFKA_VERSION=$(KAFKA_COMPAT_VERSION) KAFKA_PORT=$(COMPAT_PORT) \
 	  IT_KAFKA_VERSION=$(KAFKA_COMPAT_VERSION) IT_BROKER=127.0.0.1:$(COMPAT_PORT) \
 	  scripts/with-broker cargo test --locked --test it -- $(COMPAT_TESTS)
 	@# Brokers that single tests start stop with them; these lines catch an aborted run.
 	@for port in 19092 23092 25092; do KAFKA_PORT=$$port scripts/kafka-local stop 2>/dev/null; done
 	@scripts/kafka-local cluster stop 2>/dev/null
+	@scripts/kafka-local secure stop 2>/dev/null
 
 test-static: static ## Round trip with the static binaries, ARM ones under qemu-user
 	scripts/with-broker scripts/test-static

@@ -225,7 +225,7 @@ impl<'a> Client<'a> {
 
     /// The open connection to node `node`, opened when needed.
     pub(super) fn node(&mut self, node: i32) -> Result<&mut Conn, Failure> {
-        if self.conns.get(&node).is_some_and(|c| c.broken) {
+        if self.conns.get(&node).is_some_and(Conn::spent) {
             self.conns.remove(&node);
         }
         if !self.conns.contains_key(&node) {
@@ -293,7 +293,7 @@ impl<'a> Client<'a> {
     /// Any open connection, or a new one to the first address that answers. Addresses that
     /// fail are skipped within the same call.
     pub(super) fn any_conn(&mut self) -> Result<&mut Conn, Failure> {
-        if self.meta.as_ref().is_some_and(|c| c.broken) {
+        if self.meta.as_ref().is_some_and(Conn::spent) {
             self.meta = None;
         }
         if self.meta.is_none() {
@@ -339,7 +339,7 @@ impl<'a> Client<'a> {
             let body = conn.call(ApiKey::Metadata, &request, version, Duration::ZERO, stop)?;
             parse_metadata(body, version).map_err(|e| garbled(&addr, ApiKey::Metadata, e))
         };
-        if self.meta.as_ref().is_some_and(|c| c.broken) {
+        if self.meta.as_ref().is_some_and(Conn::spent) {
             self.meta = None;
         }
         let mut causes = Vec::new();

@@ -109,9 +109,12 @@ pub struct Conn {
     frame: Vec<u8>,
     /// Set when a call ended before its answer was read (a stop request): the answer may
     /// still arrive, so the connection cannot carry another request.
-    pub broken: bool,
+    broken: bool,
     /// Whether a SASL login went through (or none was needed on a TLS listener).
     logged_in: bool,
+    /// When the broker ends the login's session (its connections.max.reauth.ms): a connection
+    /// is replaced a little before, rather than found closed.
+    expires: Option<Instant>,
 }
 
 impl Conn {
@@ -168,6 +171,7 @@ impl Conn {
             frame: Vec::new(),
             broken: false,
             logged_in: secured,
+            expires: None,
         };
         conn.api_versions(stop)?;
         if let Some(login) = &options.security.sasl {
@@ -175,6 +179,12 @@ impl Conn {
             conn.logged_in = true;
         }
         Ok(conn)
+    }
+
+    /// Whether the connection is broken, or its login session (nearly) over: either way it
+    /// must be replaced before the next request.
+    pub fn spent(&self) -> bool {
+        self.broken || self.expires.is_some_and(|at| Instant::now() >= at)
     }
 
     /// SaslHandshake, then the mechanism's SaslAuthenticate rounds. A refused login is fatal:
@@ -287,6 +297,11 @@ impl Conn {
                 what: format!("logging in to {addr}"),
                 cause,
             }));
+        }
+        if answer.session_lifetime_ms > 0 {
+            // Replaced at nine tenths of the session, as the Java client re-authenticates.
+            let lifetime = Duration::from_millis(answer.session_lifetime_ms as u64);
+            self.expires = Some(Instant::now() + lifetime.mul_f64(0.9));
         }
         Ok(answer.bytes)
     }
