@@ -1,6 +1,6 @@
 //! Decodes arbitrary bytes as a broker's answer with the client's own decoders: the first byte
 //! picks the API (Produce, Fetch, ListOffsets, Metadata, OffsetCommit, OffsetFetch, JoinGroup, a
-//! SyncGroup assignment, DescribeGroups, ApiVersions), the second
+//! SyncGroup assignment, DescribeGroups, SaslHandshake, ApiVersions, SaslAuthenticate), the second
 //! its version, the rest is the body. A fetch answer's records are walked too. Nothing may
 //! panic, loop without end or allocate by a length read from the input.
 
@@ -9,7 +9,7 @@
 use libfuzzer_sys::fuzz_target;
 use order_kafka::client::decode_response;
 
-const APIS: [(i16, std::ops::RangeInclusive<i16>); 10] = [
+const APIS: [(i16, std::ops::RangeInclusive<i16>); 12] = [
     (0, 3..=12),
     (1, 4..=12),
     (2, 1..=7),
@@ -19,7 +19,9 @@ const APIS: [(i16, std::ops::RangeInclusive<i16>); 10] = [
     (11, 4..=9),
     (14, 0..=0),
     (15, 0..=5),
+    (17, 1..=1),
     (18, 0..=0),
+    (36, 0..=2),
 ];
 
 fuzz_target!(|data: &[u8]| {
