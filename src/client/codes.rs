@@ -101,8 +101,8 @@ pub fn describe_for(code: i16, action: &str, resource: &str) -> String {
             ) =>
         {
             format!(
-                "not authorized to {action} {resource} ({name}, error {code}): the cluster's \
-                 ACLs do not allow this user to"
+                "not authorized to {action} {resource} ({name}, error {code}): no ACL of the \
+                 cluster allows it for this user"
             )
         }
         _ => describe(code),
@@ -163,8 +163,8 @@ mod tests {
         assert_eq!(describe(999), "broker error 999");
         assert_eq!(
             describe_for(29, "write", "topic 'orders'"),
-            "not authorized to write topic 'orders' (TOPIC_AUTHORIZATION_FAILED, error 29): the \
-             cluster's ACLs do not allow this user to"
+            "not authorized to write topic 'orders' (TOPIC_AUTHORIZATION_FAILED, error 29): no \
+             ACL of the cluster allows it for this user"
         );
         assert_eq!(describe_for(6, "write", "topic 'orders'"), describe(6));
     }

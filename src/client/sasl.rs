@@ -403,7 +403,7 @@ mod scram {
     /// The error completes "the broker's salt ...".
     fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
         let bytes = text.as_bytes();
-        if bytes.len() % 4 != 0 {
+        if !bytes.len().is_multiple_of(4) {
             return Err(format!(
                 "is not base64: its length {} is not a multiple of 4",
                 bytes.len()

@@ -1,8 +1,11 @@
-//! The secured broker of issue #14: a real Apache Kafka with TLS, SASL and ACLs, started once per
+//! The secured broker: a real Apache Kafka with TLS, SASL and ACLs, started once per
 //! test process by `scripts/kafka-local secure start` (its header lists the listeners, users,
 //! certificates and ACLs) and left running for the next process; `make test` stops it at the end.
 //! Apache Kafka's own console tools, configured by client.properties files, are the reference
-//! client here: what they can do, or are refused, is what the broker allows.
+//! client here: what they can do, or are refused, is what the broker allows. Our binaries then
+//! round-trip over every listener and mechanism with the settings given every way (flags, `-X`,
+//! variables, client.properties), share their files with the Java tools and kcat, name each
+//! failure without showing a password, and (seen by tcpdump) send nothing readable over TLS.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -308,4 +311,929 @@ fn mutual_tls_round_trips_as_the_certificates_principal() {
     let mut expected = sent.to_vec();
     expected.sort();
     assert_eq!(read, expected);
+}
+
+/// Settings handed to one of our binaries: arguments, and environment variables.
+type Way<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+
+/// Drops the test process's own `KAFKA_*` and `RUST_LOG` variables from what `cmd` inherits, so
+/// none points our binaries elsewhere or changes what they print.
+fn without_settings(cmd: &mut Command) {
+    for (key, _) in std::env::vars() {
+        if key.starts_with("KAFKA_") || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+}
+
+/// Runs our binary `name` to completion with only the Kafka settings given here.
+fn ours(name: &str, (args, env): Way) -> util::Run {
+    let path = match name {
+        "order-producer" => env!("CARGO_BIN_EXE_order-producer"),
+        "order-consumer" => env!("CARGO_BIN_EXE_order-consumer"),
+        other => panic!("unknown binary {other}"),
+    };
+    let mut cmd = Command::new(path);
+    without_settings(&mut cmd);
+    let out = cmd.args(args).envs(env.iter().copied()).output();
+    util::Run::from(out.expect("binary runs"))
+}
+
+fn cert(secure: &Secure, file: &str) -> String {
+    secure.certs.join(file).display().to_string()
+}
+
+/// Asserts no password of these tests (the users' `<name>-secret`, the wrong ones
+/// `wrong-in-<where>`) shows in what a run printed.
+fn assert_no_password(run: &util::Run) {
+    for out in [&run.stdout, &run.stderr] {
+        for password in ["-secret", "wrong-in-"] {
+            assert!(!out.contains(password), "a password shows:\n{out}");
+        }
+    }
+}
+
+/// Order ids in a fixed order: records keyed by id spread over partitions, and the order
+/// across partitions is not kept.
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+/// `way` with `extra` arguments, under RUST_LOG=debug.
+fn with_debug<'a>(
+    (args, env): Way<'a>,
+    extra: &[&'a str],
+) -> (Vec<&'a str>, Vec<(&'a str, &'a str)>) {
+    let args = args.iter().chain(extra).copied().collect();
+    let env = env.iter().copied().chain([("RUST_LOG", "debug")]).collect();
+    (args, env)
+}
+
+/// Produces three orders to a fresh topic with `producer`, reads them back with `consumer` in a
+/// fresh group, and checks the ids, the commit and (under RUST_LOG=debug) alice's SASL login
+/// with `mechanism`, or no SASL login at all. Returns the topic and the group.
+fn round_trip(
+    prefix: &str,
+    producer: Way,
+    consumer: Way,
+    mechanism: Option<&str>,
+) -> (String, String) {
+    let topic = util::unique(prefix);
+    let group = util::unique(&format!("{prefix}-g"));
+    let (args, env) = with_debug(producer, &["-t", &topic, "-n", "3", "--format", "json"]);
+    let sent = ours("order-producer", (&args, &env));
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
+    let (args, env) = with_debug(
+        consumer,
+        &[
+            "-t",
+            &topic,
+            "-g",
+            &group,
+            "--idle-timeout",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    let read = ours("order-consumer", (&args, &env));
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    let sent_ids = util::order_ids(&sent.json_lines());
+    assert_eq!(sent_ids.len(), 3, "{}", sent.stdout);
+    assert_eq!(
+        sorted(util::order_ids(&read.json_lines())),
+        sorted(sent_ids)
+    );
+    assert!(
+        read.stderr
+            .contains(&format!("committed to group '{group}'")),
+        "{}",
+        read.stderr
+    );
+    for run in [&sent, &read] {
+        assert_no_password(run);
+        match mechanism {
+            Some(m) => assert!(
+                run.stderr
+                    .contains(&format!("logged in as 'alice' with {m}")),
+                "no {m} login:\n{}",
+                run.stderr
+            ),
+            None => assert!(!run.stderr.contains("logged in"), "{}", run.stderr),
+        }
+    }
+    (topic, group)
+}
+
+#[test]
+fn mutual_tls_round_trips_with_flags_then_x_properties() {
+    let secure = secure();
+    let (ca, crt, key) = (
+        cert(secure, "ca.pem"),
+        cert(secure, "client.pem"),
+        cert(secure, "client.key"),
+    );
+    let flags = [
+        "-b",
+        &secure.ssl,
+        "--security-protocol",
+        "SSL",
+        "--ssl-ca-location",
+        &ca,
+        "--ssl-certificate-location",
+        &crt,
+        "--ssl-key-location",
+        &key,
+    ];
+    let (p1, p2, p3, p4) = (
+        format!("ssl.ca.location={ca}"),
+        format!("ssl.certificate.location={crt}"),
+        format!("ssl.key.location={key}"),
+        format!("bootstrap.servers={}", secure.ssl),
+    );
+    let properties = [
+        "-X",
+        &p4,
+        "-X",
+        "security.protocol=SSL",
+        "-X",
+        &p1,
+        "-X",
+        &p2,
+        "-X",
+        &p3,
+    ];
+    round_trip("sec-rt-mtls", (&flags, &[]), (&properties, &[]), None);
+}
+
+#[test]
+fn mutual_tls_round_trips_with_a_java_pem_keystore_file() {
+    let secure = secure();
+    let [trust_type, trust_location] = trust_ca(secure);
+    let keystore = format!(
+        "ssl.keystore.location={}",
+        cert(secure, "client-keystore.pem")
+    );
+    let props = write_properties(
+        "sec-rt-keystore",
+        &[
+            "security.protocol=SSL",
+            &trust_type,
+            &trust_location,
+            "ssl.keystore.type=PEM",
+            &keystore,
+        ],
+    );
+    let props = props.display().to_string();
+    round_trip(
+        "sec-rt-keystore",
+        (&["-b", &secure.ssl, "-F", &props], &[]),
+        (&["-b", &secure.ssl, "--config", &props], &[]),
+        None,
+    );
+}
+
+#[test]
+fn plain_over_sasl_plaintext_round_trips_from_environment_variables() {
+    let secure = secure();
+    let env = [
+        ("KAFKA_BROKERS", secure.sasl_plaintext.as_str()),
+        ("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT"),
+        ("KAFKA_SASL_MECHANISM", "PLAIN"),
+        ("KAFKA_SASL_USERNAME", "alice"),
+        ("KAFKA_SASL_PASSWORD", "alice-secret"),
+    ];
+    let (topic, group) = round_trip("sec-rt-plain", (&[], &env), (&[], &env), Some("PLAIN"));
+    // Apache Kafka's own tool sees the commit: past all three orders, whatever the partitions.
+    let committed = util::committed(&secure.plaintext, &group, &topic);
+    assert_eq!(committed.values().sum::<i64>(), 3, "{committed:?}");
+}
+
+#[test]
+fn scram_sha_256_over_sasl_plaintext_round_trips_from_a_jaas_config_file() {
+    let secure = secure();
+    let bootstrap = format!("bootstrap.servers={}", secure.sasl_plaintext);
+    let props = write_properties(
+        "sec-rt-scram256",
+        &[
+            &bootstrap,
+            "security.protocol=SASL_PLAINTEXT",
+            "sasl.mechanism=SCRAM-SHA-256",
+            r#"sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="alice-secret";"#,
+        ],
+    );
+    let props = props.display().to_string();
+    let env = [("KAFKA_CONFIG", props.as_str())];
+    round_trip(
+        "sec-rt-scram256",
+        (&["--config", &props], &[]),
+        (&[], &env),
+        Some("SCRAM-SHA-256"),
+    );
+}
+
+#[test]
+fn scram_sha_512_over_sasl_plaintext_round_trips_from_librdkafka_x_properties() {
+    let secure = secure();
+    let args = [
+        "-b",
+        &secure.sasl_plaintext,
+        "-X",
+        "security.protocol=SASL_PLAINTEXT",
+        "-X",
+        "sasl.mechanisms=SCRAM-SHA-512",
+        "-X",
+        "sasl.username=alice",
+        "-X",
+        "sasl.password=alice-secret",
+    ];
+    round_trip(
+        "sec-rt-scram512",
+        (&args, &[]),
+        (&args, &[]),
+        Some("SCRAM-SHA-512"),
+    );
+}
+
+#[test]
+fn plain_over_sasl_ssl_round_trips_from_flags() {
+    let secure = secure();
+    let ca = cert(secure, "ca.pem");
+    let args = [
+        "-b",
+        &secure.sasl_ssl,
+        "--security-protocol",
+        "SASL_SSL",
+        "--sasl-mechanism",
+        "PLAIN",
+        "--sasl-username",
+        "alice",
+        "--sasl-password",
+        "alice-secret",
+        "--ssl-ca-location",
+        &ca,
+    ];
+    round_trip(
+        "sec-rt-ssl-plain",
+        (&args, &[]),
+        (&args, &[]),
+        Some("PLAIN"),
+    );
+}
+
+/// The file's password is wrong, so only a setting that outranks it can log in: the producer's
+/// `-X` over a wrong variable, the consumer's flag over a wrong `-X` and a wrong variable.
+#[test]
+fn scram_sha_256_over_sasl_ssl_takes_the_flag_over_x_over_env_over_the_file() {
+    let secure = secure();
+    let [trust_type, trust_location] = trust_ca(secure);
+    let props = write_properties(
+        "sec-rt-ssl-scram256",
+        &[
+            "security.protocol=SASL_SSL",
+            "sasl.mechanism=SCRAM-SHA-256",
+            r#"sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="wrong-in-file";"#,
+            &trust_type,
+            &trust_location,
+        ],
+    );
+    let props = props.display().to_string();
+    let env = [
+        ("KAFKA_CONFIG", props.as_str()),
+        ("KAFKA_SASL_PASSWORD", "wrong-in-env"),
+    ];
+    let base = ["-b", &secure.sasl_ssl];
+    let producer = [&base[..], &["-X", "sasl.password=alice-secret"]].concat();
+    let consumer = [
+        &base[..],
+        &[
+            "-X",
+            "sasl.password=wrong-in-x",
+            "--sasl-password",
+            "alice-secret",
+        ],
+    ]
+    .concat();
+    round_trip(
+        "sec-rt-ssl-scram256",
+        (&producer, &env),
+        (&consumer, &env),
+        Some("SCRAM-SHA-256"),
+    );
+}
+
+#[test]
+fn scram_sha_512_over_sasl_ssl_takes_the_variables_over_the_file() {
+    let secure = secure();
+    let props = write_properties(
+        "sec-rt-ssl-scram512",
+        &[
+            "bootstrap.servers=localhost:1",
+            "security.protocol=SASL_SSL",
+            "sasl.mechanism=SCRAM-SHA-512",
+            r#"sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="wrong-in-file";"#,
+            "ssl.ca.location=/nonexistent/ca.pem",
+        ],
+    );
+    let props = props.display().to_string();
+    let ca = cert(secure, "ca.pem");
+    let env = [
+        ("KAFKA_CONFIG", props.as_str()),
+        ("KAFKA_BROKERS", secure.sasl_ssl.as_str()),
+        ("KAFKA_SASL_PASSWORD", "alice-secret"),
+        ("KAFKA_SSL_CA_LOCATION", ca.as_str()),
+    ];
+    round_trip(
+        "sec-rt-ssl-scram512",
+        (&[], &env),
+        (&[], &env),
+        Some("SCRAM-SHA-512"),
+    );
+}
+
+/// Runs `name` with `way` and `--retries 2`, plainly and under RUST_LOG=debug; each run must
+/// exit 1 with `message` on stderr and never print `secret`. Returns the plain run.
+fn refused(name: &str, (args, env): Way, message: &str, secret: Option<&str>) -> util::Run {
+    let args: Vec<&str> = args.iter().copied().chain(["--retries", "2"]).collect();
+    let debug: Vec<(&str, &str)> = env.iter().copied().chain([("RUST_LOG", "debug")]).collect();
+    let runs = [ours(name, (&args, env)), ours(name, (&args, &debug))];
+    for run in &runs {
+        assert_eq!(
+            run.code, 1,
+            "{name} {args:?}:\n{}{}",
+            run.stdout, run.stderr
+        );
+        assert!(
+            run.stderr.contains(message),
+            "{name} {args:?}: no {message:?} in:\n{}",
+            run.stderr
+        );
+        if let Some(secret) = secret {
+            for out in [&run.stdout, &run.stderr] {
+                assert!(!out.contains(secret), "{secret:?} shows:\n{out}");
+            }
+        }
+    }
+    let [plain, _] = runs;
+    plain
+}
+
+#[test]
+fn a_wrong_password_is_named_and_never_shown_however_it_was_given() {
+    let secure = secure();
+    let topic = util::unique("sec-wrong-password");
+    let ca = cert(secure, "ca.pem");
+    let base = [
+        "-b",
+        &secure.sasl_ssl,
+        "-t",
+        &topic,
+        "--security-protocol",
+        "SASL_SSL",
+        "--sasl-mechanism",
+        "SCRAM-SHA-256",
+        "--sasl-username",
+        "alice",
+        "--ssl-ca-location",
+        &ca,
+    ];
+    let message = "authentication failed for user 'alice' with SCRAM-SHA-256";
+    let password = util::unique("wrong-password");
+    let x = format!("sasl.password={password}");
+    for extra in [&["--sasl-password", &password][..], &["-X", &x]] {
+        let args = [&base[..], extra].concat();
+        refused("order-producer", (&args, &[]), message, Some(&password));
+    }
+    let env = [("KAFKA_SASL_PASSWORD", password.as_str())];
+    refused("order-consumer", (&base, &env), message, Some(&password));
+    let jaas = format!(
+        r#"sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="{password}";"#
+    );
+    let props = write_properties("sec-wrong-password", &[&jaas]);
+    let props = props.display().to_string();
+    let args = [&base[..], &["--config", &props]].concat();
+    refused("order-producer", (&args, &[]), message, Some(&password));
+}
+
+#[test]
+fn tls_failures_say_which_side_is_wrong() {
+    let secure = secure();
+    let topic = util::unique("sec-tls-failures");
+    let sasl_ssl = |bootstrap: &str, ca: &str| {
+        let ca = cert(secure, ca);
+        [
+            "-b",
+            bootstrap,
+            "-t",
+            &topic,
+            "-X",
+            "security.protocol=SASL_SSL",
+            "-X",
+            "sasl.mechanism=PLAIN",
+            "-X",
+            "sasl.username=alice",
+            "-X",
+            "sasl.password=alice-secret",
+            "-X",
+            &format!("ssl.ca.location={ca}"),
+        ]
+        .map(str::to_string)
+        .to_vec()
+    };
+    let refuse = |args: &[String], message: &str| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused(
+            "order-producer",
+            (&args, &[]),
+            message,
+            Some("alice-secret"),
+        );
+    };
+    refuse(
+        &sasl_ssl(&secure.sasl_ssl, "other-ca.pem"),
+        "the broker's certificate is not trusted",
+    );
+    let by_address = format!("127.0.0.1:{}", util::broker_port(&secure.sasl_ssl));
+    let mut args = sasl_ssl(&by_address, "ca.pem");
+    refuse(&args, "is not valid for the host name '127.0.0.1'");
+    args.extend(["-X", "ssl.endpoint.identification.algorithm="].map(str::to_string));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let unchecked = ours("order-producer", (&args, &[]));
+    assert_eq!(unchecked.code, 0, "{}", unchecked.stderr);
+    assert!(
+        delivered_to(&unchecked.stdout, &topic),
+        "{}",
+        unchecked.stdout
+    );
+
+    let ca = cert(secure, "ca.pem");
+    let tls_on_plaintext = [
+        "-b",
+        &secure.plaintext,
+        "-t",
+        &topic,
+        "--security-protocol",
+        "SSL",
+        "--ssl-ca-location",
+        &ca,
+    ];
+    refused(
+        "order-producer",
+        (&tls_on_plaintext, &[]),
+        "this port does not speak TLS",
+        None,
+    );
+    let plaintext_on_tls = ["-b", &secure.ssl, "-t", &topic];
+    refused(
+        "order-consumer",
+        (&plaintext_on_tls, &[]),
+        "the broker answered with TLS",
+        None,
+    );
+    let env = [
+        ("KAFKA_SECURITY_PROTOCOL", "SSL"),
+        ("KAFKA_SSL_CA_LOCATION", ca.as_str()),
+    ];
+    refused(
+        "order-producer",
+        (&plaintext_on_tls, &env),
+        "it wants a client certificate",
+        None,
+    );
+    let sasl_on_plaintext = [
+        "-b",
+        &secure.plaintext,
+        "-t",
+        &topic,
+        "--security-protocol",
+        "SASL_PLAINTEXT",
+        "--sasl-username",
+        "alice",
+        "--sasl-password",
+        "alice-secret",
+    ];
+    refused(
+        "order-consumer",
+        (&sasl_on_plaintext, &[]),
+        "this listener does not take SASL logins",
+        Some("alice-secret"),
+    );
+}
+
+/// End offsets of `topic`'s partitions as Apache Kafka's GetOffsetShell reports them.
+fn end_offsets_secure(topic: &str) -> Vec<i64> {
+    let out = kafka_local(&[
+        "run",
+        "org.apache.kafka.tools.GetOffsetShell",
+        "--bootstrap-server",
+        &secure().plaintext,
+        "--topic",
+        topic,
+    ])
+    .output()
+    .expect("scripts/kafka-local runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.rsplit(':').next()?.parse().ok())
+        .collect()
+}
+
+/// bob (Read and Describe on topics only) as SCRAM-SHA-256 over SASL_PLAINTEXT.
+const BOB_ENV: [(&str, &str); 4] = [
+    ("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT"),
+    ("KAFKA_SASL_MECHANISM", "SCRAM-SHA-256"),
+    ("KAFKA_SASL_USERNAME", "bob"),
+    ("KAFKA_SASL_PASSWORD", "bob-secret"),
+];
+
+#[test]
+fn bob_may_not_write_and_nothing_is_reported_delivered() {
+    let secure = secure();
+    let topic = util::unique("sec-acl-write");
+    create_topic_secure(&topic, 1);
+    let base = ["-b", &secure.sasl_plaintext, "-t", &topic];
+    // Idempotent (refused its producer id) and not (refused the records themselves).
+    let plain_produce = [&base[..], &["--no-idempotence"]].concat();
+    for args in [&base[..], &plain_produce] {
+        let run = refused(
+            "order-producer",
+            (args, &BOB_ENV),
+            &format!("not authorized to write topic '{topic}'"),
+            Some("bob-secret"),
+        );
+        assert!(!run.stdout.contains("Offset:"), "{}", run.stdout);
+        assert!(run.stderr.contains("sent 0, failed 1"), "{}", run.stderr);
+    }
+    assert_eq!(end_offsets_secure(&topic), [0]);
+}
+
+#[test]
+fn reading_is_refused_per_group_for_bob_and_per_topic_for_carol() {
+    let secure = secure();
+    let topic = util::unique("sec-acl-read");
+    create_topic_secure(&topic, 1);
+    let base = ["-b", &secure.sasl_plaintext, "-t", &topic];
+    let group = util::unique("sec-acl-g");
+    let args = [&base[..], &["-g", &group, "--idle-timeout", "1"]].concat();
+    refused(
+        "order-consumer",
+        (&args, &BOB_ENV),
+        &format!("not authorized to use group '{group}'"),
+        Some("bob-secret"),
+    );
+    // Without a group bob's Read on the topic is enough.
+    let no_group = [&base[..], &["--no-group", "--idle-timeout", "1"]].concat();
+    let run = ours("order-consumer", (&no_group, &BOB_ENV));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("received 0"), "{}", run.stderr);
+    let carol = BOB_ENV.map(|(k, v)| match k {
+        "KAFKA_SASL_USERNAME" => (k, "carol"),
+        "KAFKA_SASL_PASSWORD" => (k, "carol-secret"),
+        _ => (k, v),
+    });
+    refused(
+        "order-consumer",
+        (&args, &carol),
+        &format!("not authorized to use topic '{topic}'"),
+        Some("carol-secret"),
+    );
+}
+
+/// The order_id of each JSON line (a delivery, an order, or a record holding one).
+fn ids_of<S: AsRef<str>>(lines: &[S]) -> Vec<String> {
+    let parse = |line: &str| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let values: Vec<serde_json::Value> = lines.iter().map(|l| parse(l.as_ref())).collect();
+    util::order_ids(&values)
+}
+
+/// A client.properties for the Java tools: alice, SCRAM-SHA-512 over SASL_SSL, PEM truststore.
+fn java_properties(secure: &Secure, name: &str) -> PathBuf {
+    let [trust_type, trust_location] = trust_ca(secure);
+    let bootstrap = format!("bootstrap.servers={}", secure.sasl_ssl);
+    write_properties(
+        name,
+        &[
+            &bootstrap,
+            "security.protocol=SASL_SSL",
+            "sasl.mechanism=SCRAM-SHA-512",
+            r#"sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="alice-secret";"#,
+            &trust_type,
+            &trust_location,
+        ],
+    )
+}
+
+#[test]
+fn apache_console_consumer_reads_what_we_wrote_with_the_same_java_properties() {
+    let secure = secure();
+    let props = java_properties(secure, "sec-java-ours-first");
+    let path = props.display().to_string();
+    let topic = util::unique("sec-java-ours-first");
+    let sent = ours(
+        "order-producer",
+        (
+            &["-F", &path, "-t", &topic, "-n", "3", "--format", "json"],
+            &[],
+        ),
+    );
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
+    let sent_ids = util::order_ids(&sent.json_lines());
+    assert_eq!(sent_ids.len(), 3, "{}", sent.stdout);
+    let read = apache_consume(&props, &secure.sasl_ssl, &topic, 3);
+    assert_eq!(sorted(ids_of(&read)), sorted(sent_ids));
+}
+
+#[test]
+fn we_read_what_apache_console_producer_wrote_with_the_same_java_properties() {
+    let secure = secure();
+    let props = java_properties(secure, "sec-java-apache-first");
+    let topic = util::unique("sec-java-apache-first");
+    let orders: Vec<String> = ["pen", "ink", "paper"]
+        .iter()
+        .map(|item| {
+            let id = uuid::Uuid::new_v4();
+            format!(r#"{{"order_id":"{id}","user":"java","item":"{item}","quantity":2}}"#)
+        })
+        .collect();
+    let lines: Vec<&str> = orders.iter().map(String::as_str).collect();
+    let out = apache_produce(&props, &secure.sasl_ssl, &topic, &lines);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !stderr.contains("Exception"),
+        "{stderr}"
+    );
+    let group = util::unique("sec-java-apache-first-g");
+    let path = props.display().to_string();
+    let read = ours(
+        "order-consumer",
+        (
+            &[
+                "--config",
+                &path,
+                "-t",
+                &topic,
+                "-g",
+                &group,
+                "--idle-timeout",
+                "2",
+                "--format",
+                "json",
+            ],
+            &[],
+        ),
+    );
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    assert_eq!(
+        sorted(util::order_ids(&read.json_lines())),
+        sorted(ids_of(&orders))
+    );
+    assert!(
+        read.stderr.contains("received 3, invalid 0"),
+        "{}",
+        read.stderr
+    );
+}
+
+#[test]
+fn kcat_reads_what_we_wrote_with_the_same_librdkafka_properties() {
+    let secure = secure();
+    let (bootstrap, ca) = (
+        format!("bootstrap.servers={}", secure.sasl_ssl),
+        format!("ssl.ca.location={}", cert(secure, "ca.pem")),
+    );
+    // kcat's librdkafka (2.0.2) fails SCRAM against Kafka 4.x: PLAIN it is.
+    let props = write_properties(
+        "sec-kcat",
+        &[
+            &bootstrap,
+            "security.protocol=SASL_SSL",
+            "sasl.mechanisms=PLAIN",
+            "sasl.username=alice",
+            "sasl.password=alice-secret",
+            &ca,
+        ],
+    );
+    let path = props.display().to_string();
+    let topic = util::unique("sec-kcat");
+    let sent = ours(
+        "order-producer",
+        (
+            &[
+                "--config", &path, "-t", &topic, "-n", "3", "--format", "json",
+            ],
+            &[],
+        ),
+    );
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
+    let sent_ids = util::order_ids(&sent.json_lines());
+    assert_eq!(sent_ids.len(), 3, "{}", sent.stdout);
+    let mut cmd = util::kcat();
+    cmd.args(["-F", &path, "-C", "-t", &topic, "-e", "-q", "-f", "%s\n"]);
+    let read = String::from_utf8(util::tool_output(cmd, b"")).expect("UTF-8 orders");
+    let lines: Vec<&str> = read.lines().collect();
+    assert_eq!(sorted(ids_of(&lines)), sorted(sent_ids));
+}
+
+/// Captures the loopback traffic to and from `port` with tcpdump while `during` runs.
+fn capture(port: &str, during: impl FnOnce()) -> Vec<u8> {
+    let file =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}.pcap", util::unique("capture")));
+    let mut tcpdump = Command::new("tcpdump")
+        // Immediate mode hands each packet over at once: without it packets wait in a kernel
+        // block for a timeout, and a capture stopped before then holds none of them.
+        .args(["-i", "lo", "--immediate-mode", "-U", "-w"])
+        .arg(&file)
+        .arg(format!("tcp port {port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("tcpdump does not run ({e}): install it with `apt-get install -y tcpdump`")
+        });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = std::io::BufReader::new(tcpdump.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut said = Vec::new();
+    while !said.iter().any(|l: &String| l.contains("listening on")) {
+        match rx.recv_timeout(Duration::from_secs(15)) {
+            Ok(line) => said.push(line),
+            Err(_) => {
+                let _ = tcpdump.kill();
+                panic!("tcpdump did not start listening (run the tests as root):\n{said:?}");
+            }
+        }
+    }
+    during();
+    // tcpdump reads packets from a kernel buffer: a moment for the last ones, then SIGINT
+    // makes it write them out and exit.
+    std::thread::sleep(Duration::from_millis(500));
+    let stopped = Command::new("kill")
+        .args(["-INT", &tcpdump.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = tcpdump.wait().unwrap();
+    assert!(status.success(), "tcpdump: {status}");
+    std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
+/// Whether the producer's human output reports a delivery to `topic`.
+fn delivered_to(stdout: &str, topic: &str) -> bool {
+    let prefix = format!("Topic: {topic}, Partition: ");
+    stdout
+        .lines()
+        .any(|l| l.starts_with(&prefix) && l.contains(", Offset: "))
+}
+
+fn holds(bytes: &[u8], text: &str) -> bool {
+    bytes.windows(text.len()).any(|w| w == text.as_bytes())
+}
+
+#[test]
+fn tls_hides_the_orders_and_the_password_from_a_packet_capture() {
+    let secure = secure();
+    let topic = util::unique("sec-capture");
+    let marker = util::unique("marker");
+    let produce = |bootstrap: &str, protocol: &str| {
+        let args = [
+            "-b",
+            bootstrap,
+            "-t",
+            &topic,
+            "--user",
+            &marker,
+            "--security-protocol",
+            protocol,
+            "--sasl-mechanism",
+            "PLAIN",
+        ];
+        let ca = cert(secure, "ca.pem");
+        let env = [
+            ("KAFKA_SASL_USERNAME", "alice"),
+            ("KAFKA_SASL_PASSWORD", "alice-secret"),
+            ("KAFKA_SSL_CA_LOCATION", ca.as_str()),
+        ];
+        let run = ours("order-producer", (&args, &env));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stdout.contains(&marker), "{}", run.stdout);
+    };
+    let port = |addr: &str| util::broker_port(addr).to_string();
+    let tls = capture(&port(&secure.sasl_ssl), || {
+        produce(&secure.sasl_ssl, "SASL_SSL")
+    });
+    let clear = capture(&port(&secure.sasl_plaintext), || {
+        produce(&secure.sasl_plaintext, "SASL_PLAINTEXT")
+    });
+    // The plaintext capture shows the capture works: the order and PLAIN's password are there.
+    assert!(
+        holds(&clear, &marker),
+        "the plaintext capture lacks the order"
+    );
+    assert!(
+        holds(&clear, "alice-secret"),
+        "the plaintext capture lacks the login"
+    );
+    assert!(
+        tls.len() > 2000,
+        "the TLS capture holds {} bytes",
+        tls.len()
+    );
+    assert!(!holds(&tls, &marker), "the order shows through TLS");
+    assert!(
+        !holds(&tls, "alice-secret"),
+        "the password shows through TLS"
+    );
+}
+
+/// The README's "Connect to a secured cluster" blocks, run as written: the broker, the CA, the
+/// binaries and the topic swapped for the test's, in a directory holding `client.properties`.
+#[test]
+fn the_readme_secured_cluster_commands_deliver_and_read_an_order() {
+    let secure = secure();
+    let readme = util::read_file(&util::project_dir().join("README.md"));
+    let section = readme
+        .split("## Connect to a secured cluster")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a Connect to a secured cluster section");
+    let block = |fence: &str, n: usize| {
+        section
+            .split(fence)
+            .nth(n)
+            .and_then(|b| b.split("```").next())
+            .unwrap_or_else(|| panic!("{fence} block {n} in the secured section"))
+    };
+    let topic = util::unique("sec-readme");
+    let adapt = |text: &str| {
+        text.replace("broker.example.com:9095", &secure.sasl_ssl)
+            .replace("/etc/kafka/ca.pem", &cert(secure, "ca.pem"))
+            .replace(
+                "target/release/order-producer",
+                env!("CARGO_BIN_EXE_order-producer"),
+            )
+            .replace(
+                "target/release/order-consumer",
+                env!("CARGO_BIN_EXE_order-consumer"),
+            )
+            .replace("secure-orders", &topic)
+    };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(util::unique("sec-readme"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("client.properties"),
+        adapt(block("```properties", 1)),
+    )
+    .unwrap();
+    let commands = |n: usize| -> Vec<String> {
+        let lines = block("```sh", n).lines().map(str::trim);
+        lines.filter(|l| !l.is_empty()).map(adapt).collect()
+    };
+    let (file_way, x_way) = (commands(1), commands(2));
+    assert_eq!(
+        (file_way.len(), x_way.len()),
+        (2, 1),
+        "{file_way:?} {x_way:?}"
+    );
+    let sh = |command: &str| {
+        let mut cmd = Command::new("bash");
+        cmd.args(["-c", command]).current_dir(&dir);
+        without_settings(&mut cmd);
+        let run = util::Run::from(cmd.output().unwrap());
+        assert_eq!(run.code, 0, "{command}:\n{}", run.stderr);
+        run
+    };
+    let delivered = |run: &util::Run| -> Vec<String> {
+        assert!(delivered_to(&run.stdout, &topic), "{}", run.stdout);
+        let orders: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("Message delivered: "))
+            .collect();
+        ids_of(&orders)
+    };
+    let received = |run: &util::Run| -> Vec<String> {
+        let orders: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("Received order: "))
+            .collect();
+        ids_of(&orders)
+    };
+    let first = delivered(&sh(&file_way[0]));
+    assert_eq!(first.len(), 1);
+    assert_eq!(received(&sh(&file_way[1])), first);
+    // The -X command sends another order; the consumer's group has committed past the first.
+    let second = delivered(&sh(&x_way[0]));
+    assert_eq!(second.len(), 1);
+    assert_eq!(received(&sh(&file_way[1])), second);
 }
