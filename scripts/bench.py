@@ -324,7 +324,7 @@ def newest_source():
 def static_sizes():
     """Per target: {binary: bytes} from dist/, or a note when missing or older than the sources."""
     sizes, newest = {}, newest_source()
-    for target in STATIC_TARGETS:
+    for target in STATIC_TARGETS + [f"{t}-tls" for t in STATIC_TARGETS]:
         paths = [os.path.join("dist", target, b) for b in BINARIES]
         if not all(os.path.exists(p) for p in paths):
             sizes[target] = "not built (`make static`)"
@@ -513,6 +513,10 @@ def write_report(med, sizes, avg, cpu_prof, size_prof, target_lines, missed):
             return got
         return f"{got[binary]:,}" + (" (over 700 KB)" if got[binary] > SIZE_LIMIT else "")
 
+    def tls_cell(target, binary):
+        got = sizes[f"{target}-tls"]
+        return f"{got[binary]:,}" if isinstance(got, dict) else got
+
     chart = os.path.splitext(OUT)[0] + ".png"
     os.makedirs(os.path.dirname(OUT) or ".", exist_ok=True)
     draw_chart(med, chart)
@@ -573,6 +577,13 @@ def write_report(med, sizes, avg, cpu_prof, size_prof, target_lines, missed):
         "| target | order-producer | order-consumer |",
         "| --- | --- | --- |",
         *[f"| {t} | {size_cell(t, BINARIES[0])} | {size_cell(t, BINARIES[1])} |" for t in STATIC_TARGETS],
+        "",
+        "The TLS builds (`dist/<target>-tls/`: rustls on ring, SCRAM), beside kcat, whose figure "
+        "includes OpenSSL's libraries:",
+        "",
+        "| target | order-producer | order-consumer |",
+        "| --- | --- | --- |",
+        *[f"| {t}-tls | {tls_cell(t, BINARIES[0])} | {tls_cell(t, BINARIES[1])} |" for t in STATIC_TARGETS],
         "",
         "| for comparison | bytes, shared libraries included |",
         "| --- | --- |",
