@@ -184,7 +184,14 @@ impl Conn {
     /// Whether the connection is broken, or its login session (nearly) over: either way it
     /// must be replaced before the next request.
     pub fn spent(&self) -> bool {
-        self.broken || self.expires.is_some_and(|at| Instant::now() >= at)
+        let expired = self.expires.is_some_and(|at| Instant::now() >= at);
+        if expired {
+            log::debug!(
+                "{}: the login session ends soon; connecting anew",
+                self.addr
+            );
+        }
+        self.broken || expired
     }
 
     /// SaslHandshake, then the mechanism's SaslAuthenticate rounds. A refused login is fatal:

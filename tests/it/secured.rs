@@ -556,6 +556,60 @@ fn scram_sha_512_over_sasl_plaintext_round_trips_from_librdkafka_x_properties() 
     );
 }
 
+/// The SASL_PLAINTEXT listener ends a login session after 10 s (connections.max.reauth.ms).
+/// A consumer that runs longer connects anew before its sessions end, so an order produced after
+/// the first session is read too, and no attempt fails on a connection the broker closed.
+#[test]
+fn a_consumer_outlives_its_login_sessions_without_a_failed_attempt() {
+    let secure = secure();
+    let topic = util::unique("sec-reauth");
+    let group = util::unique("sec-reauth-g");
+    let settings = [
+        "-b",
+        &secure.sasl_plaintext,
+        "--security-protocol",
+        "SASL_PLAINTEXT",
+        "--sasl-mechanism",
+        "SCRAM-SHA-256",
+        "--sasl-username",
+        "alice",
+        "-t",
+        &topic,
+        "--format",
+        "json",
+    ];
+    let env = [("KAFKA_SASL_PASSWORD", "alice-secret")];
+    let first = ours("order-producer", (&settings, &env));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let mut consumer = Command::new(env!("CARGO_BIN_EXE_order-consumer"));
+    without_settings(&mut consumer);
+    let consumer = consumer
+        .args(settings)
+        .args(["-g", &group, "--idle-timeout", "15"])
+        .envs(env)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("consumer starts");
+    // Past the first session of every connection the consumer opened.
+    std::thread::sleep(Duration::from_secs(12));
+    let second = ours("order-producer", (&settings, &env));
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let read = util::Run::from(consumer.wait_with_output().expect("consumer ends"));
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    let mut sent = util::order_ids(&first.json_lines());
+    sent.extend(util::order_ids(&second.json_lines()));
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sorted(util::order_ids(&read.json_lines())), sorted(sent));
+    assert!(
+        read.stderr.contains("the login session ends soon"),
+        "no connection was replaced:\n{}",
+        read.stderr
+    );
+    assert!(!read.stderr.contains("failed ("), "{}", read.stderr);
+}
+
 #[test]
 fn plain_over_sasl_ssl_round_trips_from_flags() {
     let secure = secure();
