@@ -129,9 +129,12 @@ fn prefix(bytes: &[u8], max_bytes: usize) -> &[u8] {
     }
 }
 
+/// The standard base64 alphabet (RFC 4648), also read by the SCRAM login's decoder.
+pub const BASE64_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
 /// Standard base64 with padding (RFC 4648). Small enough not to be worth a dependency.
 pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let b = [
@@ -142,7 +145,7 @@ pub fn base64(bytes: &[u8]) -> String {
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+                out.push(BASE64_ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
             } else {
                 out.push('=');
             }

@@ -111,6 +111,7 @@ mod scram {
     use sha2::{Digest, Sha256, Sha512};
 
     use super::Mechanism;
+    use crate::dead_letter::{base64 as base64_encode, BASE64_ALPHABET};
 
     /// Kafka's bounds on the iteration count (its `ScramMechanism` minimum and maximum): fewer
     /// is weak, more only makes the broker, or whoever poses as one, cost us CPU time.
@@ -375,29 +376,6 @@ mod scram {
         text.chars().filter(|c| !c.is_control()).take(200).collect()
     }
 
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    /// Standard base64 with padding.
-    fn base64_encode(bytes: &[u8]) -> String {
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                chunk.get(1).copied().unwrap_or(0),
-                chunk.get(2).copied().unwrap_or(0),
-            ];
-            let n = u32::from_be_bytes([0, b[0], b[1], b[2]]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-
     /// Strict standard base64: padded to a multiple of 4, `=` only at the end, and no stray
     /// bits in the last character, so each byte string has exactly one accepted spelling.
     /// The error completes "the broker's salt ...".
@@ -417,9 +395,12 @@ mod scram {
         let body = &bytes[..bytes.len() - padding];
         let mut n: u32 = 0;
         for (i, &b) in body.iter().enumerate() {
-            let value = ALPHABET.iter().position(|&a| a == b).ok_or_else(|| {
-                format!("is not base64: byte {i} ({b:#04x}) is not in the alphabet")
-            })?;
+            let value = BASE64_ALPHABET
+                .iter()
+                .position(|&a| a == b)
+                .ok_or_else(|| {
+                    format!("is not base64: byte {i} ({b:#04x}) is not in the alphabet")
+                })?;
             n = (n << 6) | value as u32;
             if i % 4 == 3 {
                 out.extend_from_slice(&n.to_be_bytes()[1..]);
