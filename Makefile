@@ -83,7 +83,7 @@ demo: ## Broker up, topic, 10 orders produced and consumed back, one-line verdic
 build: ## Build both binaries (release, size-tuned)
 	cargo build --release --locked
 
-static: ## Static musl binaries (default and TLS builds) for x86_64, aarch64, armv7 into dist/
+static: ## Static musl binaries (default and TLS builds, pinned nightly) for x86_64, aarch64, armv7 into dist/; fails over budget
 	@$(call need,command -v file,file)
 	scripts/build-static
 

@@ -250,9 +250,10 @@ def rotated(i):
 def run_cases(path, one, ids, work):
     results = {(case, tool): [] for case in ["produce", "consume", "first-ack", "first-order"] for tool in TOOLS}
     stamp = int(time.time())
-    warm = {t: f"bench-{stamp}-warmup-{t}" for t in TOOLS}
-    runs = [{t: f"bench-{stamp}-{r}-{t}" for t in TOOLS} for r in range(RUNS)]
-    single = {t: f"bench-{stamp}-one-{t}" for t in TOOLS}
+    slug = {t: re.sub(r"[^A-Za-z0-9._-]+", "-", t).strip("-") for t in TOOLS}
+    warm = {t: f"bench-{stamp}-warmup-{slug[t]}" for t in TOOLS}
+    runs = [{t: f"bench-{stamp}-{r}-{slug[t]}" for t in TOOLS} for r in range(RUNS)]
+    single = {t: f"bench-{stamp}-one-{slug[t]}" for t in TOOLS}
     create_topics([*warm.values(), *(n for r in runs for n in r.values()), *single.values()])
     out = os.path.join(work, "consumed")
 
