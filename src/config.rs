@@ -987,8 +987,10 @@ enum Origin {
 }
 
 impl fmt::Display for Prop {
+    /// A value shows only under a key this program knows and that holds no secret: a misspelled
+    /// key (`sasl.pasword`) may well hold one.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value = match properties::redacted(&self.key) {
+        let value = match properties::redacted(&self.key) || !known_key(&self.key) {
             true => "****".to_string(),
             false => shown(&self.value),
         };
@@ -1111,13 +1113,19 @@ impl<'e> Resolver<'e> {
                     origin: Origin::X,
                 }),
                 _ => {
-                    // `-X sasl.password:...` must not show the password either.
+                    // `-X sasl.passwd:...` may hold a password: only the key shows.
                     let key = given.text.split(['=', ':', ' ']).next().unwrap_or_default();
-                    let given = Given {
-                        secret: properties::redacted(key),
-                        ..given
+                    let rest = match key.len() < given.text.len() {
+                        true => "...",
+                        false => "",
                     };
-                    Err(usage(&given, "must be KEY=VALUE (a Kafka client property)"))
+                    let key = match properties::redacted(key) {
+                        true => "****".to_string(),
+                        false => shown(key),
+                    };
+                    Err(Error::Usage(format!(
+                        "--property {key}{rest}: must be KEY=VALUE (a Kafka client property)"
+                    )))
                 }
             })
             .collect::<Result<_, _>>()?;
@@ -1230,9 +1238,14 @@ impl<'e> Resolver<'e> {
                  SCRAM-SHA-256 or SCRAM-SHA-512"
                     .into()
             }
-            _ => "not a property this program reads: --help lists each one beside its flag \
-                  ([property: ...])"
-                .into(),
+            _ => format!(
+                "not a property this program reads{}: --help lists each one beside its flag \
+                 ([property: ...]); the value of an unknown key is never shown",
+                match nearest_key(key) {
+                    Some(meant) => format!(" (did you mean {meant}?)"),
+                    None => String::new(),
+                }
+            ),
         };
         Err(Error::Usage(format!("{prop}: {fault}")))
     }
@@ -1844,6 +1857,54 @@ fn property_keys(setting: &Setting) -> &'static [&'static str] {
         },
         None => &[],
     }
+}
+
+/// Keys whose values may show in messages: the properties of either program's settings, and
+/// those `check_property` reads for their value. Any other key may be a misspelled secret.
+fn known_key(key: &str) -> bool {
+    const READ_FOR_THEIR_VALUE: &[&str] = &[
+        "sasl.jaas.config",
+        "ssl.truststore.type",
+        "ssl.keystore.type",
+        "ssl.truststore.location",
+        "ssl.keystore.location",
+        "client.dns.lookup",
+    ];
+    READ_FOR_THEIR_VALUE.contains(&key)
+        || settings(PRODUCER)
+            .chain(settings(CONSUMER))
+            .any(|s| property_keys(s).contains(&key))
+}
+
+/// The known property nearest to a misspelled `key`: at most two edits away (a letter left out,
+/// added, changed), compared without case.
+fn nearest_key(key: &str) -> Option<&'static str> {
+    let key = key.to_ascii_lowercase();
+    settings(PRODUCER)
+        .chain(settings(CONSUMER))
+        .flat_map(property_keys)
+        .map(|k| (edit_distance(&key, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance, by bytes (property names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// The mechanisms a `sasl.jaas.config` login module logs in with; `None` for other modules.

@@ -844,8 +844,8 @@ fn no_tls(given: &str) -> String {
     format!("{given}: {}", crate::client::NO_TLS)
 }
 
-const UNKNOWN: &str =
-    "not a property this program reads: --help lists each one beside its flag ([property: ...])";
+const UNKNOWN: &str = "not a property this program reads: --help lists each one beside its flag \
+     ([property: ...]); the value of an unknown key is never shown";
 
 #[test]
 fn a_property_yields_to_its_flag_then_x_then_variable_then_file_then_default() {
@@ -908,16 +908,23 @@ fn a_property_yields_to_its_flag_then_x_then_variable_then_file_then_default() {
 #[test]
 fn x_needs_key_equals_value() {
     let message =
-        |value: &str| format!("--property {value}: must be KEY=VALUE (a Kafka client property)");
-    assert_eq!(produce(&["-X", "acks"], &[]).unwrap_err(), message("acks"));
+        |value: String| format!("--property {value}: must be KEY=VALUE (a Kafka client property)");
+    assert_eq!(
+        produce(&["-X", "acks"], &[]).unwrap_err(),
+        message("acks".into())
+    );
     assert_eq!(
         consume(&["--property", "group.id"], &[]).unwrap_err(),
-        message("group.id")
+        message("group.id".into())
     );
-    assert_eq!(produce(&["-X", "=1"], &[]).unwrap_err(), message(r#""=1""#));
+    // What follows the key may be a secret, and so may a value without a key.
     assert_eq!(
-        produce(&["-X", " =1"], &[]).unwrap_err(),
-        message(r#"" =1""#)
+        produce(&["-X", "=1"], &[]).unwrap_err(),
+        message(r#""""#.to_owned() + "...")
+    );
+    assert_eq!(
+        produce(&["-X", "sasl.passwd:hunter2"], &[]).unwrap_err(),
+        message("sasl.passwd...".into())
     );
     assert_eq!(
         produce(&["-X", "acks=1", "-X"], &[]).unwrap_err(),
@@ -931,21 +938,24 @@ fn x_needs_key_equals_value() {
 fn unknown_properties_are_errors_and_those_of_the_other_program_are_ignored() {
     assert_eq!(
         produce(&["-X", "acks=all", "-X", "linger.msec=5"], &[]).unwrap_err(),
-        format!("-X linger.msec=5: {UNKNOWN}")
+        format!("-X linger.msec=****: {UNKNOWN}")
     );
     assert_eq!(
         consume(&["-X", "Group.Id=g"], &[]).unwrap_err(),
-        format!("-X Group.Id=g: {UNKNOWN}")
+        format!(
+            "-X Group.Id=****: {}",
+            UNKNOWN.replacen(":", " (did you mean group.id?):", 1)
+        )
     );
     let file = PropsFile::new("acks=all\n\n# comment\nbogus.key = 7\n");
     assert_eq!(
         produce(&["--config", file.path()], &[]).unwrap_err(),
-        format!("{} line 4: bogus.key=7: {UNKNOWN}", file.path())
+        format!("{} line 4: bogus.key=****: {UNKNOWN}", file.path())
     );
     // Even when the program would never read it.
     assert_eq!(
         consume(&["--config", file.path()], &[]).unwrap_err(),
-        format!("{} line 4: bogus.key=7: {UNKNOWN}", file.path())
+        format!("{} line 4: bogus.key=****: {UNKNOWN}", file.path())
     );
 
     // One file for both programs: each takes its own keys, whatever the other's values.
@@ -1207,7 +1217,7 @@ fn other_login_modules_and_kerberos_are_refused_with_what_to_use() {
     }
     assert_eq!(
         produce(&["-X", "sasl.kerberos.service.name=kafka"], &[]).unwrap_err(),
-        "-X sasl.kerberos.service.name=kafka: Kerberos (GSSAPI) and OAUTHBEARER are not \
+        "-X sasl.kerberos.service.name=****: Kerberos (GSSAPI) and OAUTHBEARER are not \
          supported: use sasl.mechanism PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
     );
 }
@@ -1583,6 +1593,21 @@ fn secrets_never_show_in_messages_or_debug() {
         produce(&["-X", &x], &[]),
         format!("-X my.secret.token=****: {UNKNOWN}"),
     );
+    // A misspelled key hides its value too, and the message names the key meant.
+    for (key, meant) in [
+        ("sasl.pasword", "sasl.password"),
+        ("sasl.passwd", "sasl.password"),
+        ("sasl.usrname", "sasl.username"),
+    ] {
+        let x = format!("{key}={SECRET}");
+        quiet(
+            produce(&["-X", &x], &[]),
+            format!(
+                "-X {key}=****: {}",
+                UNKNOWN.replacen(":", &format!(" (did you mean {meant}?):"), 1)
+            ),
+        );
+    }
 
     // Nor in the Debug of what was parsed.
     let x = format!("sasl.password={SECRET}");
