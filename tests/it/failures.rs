@@ -138,3 +138,86 @@ fn the_value_of_an_unknown_key_is_never_echoed() {
         r.stderr
     );
 }
+
+/// A listener that accepts and never answers: the handshake is bounded by the connect timeout
+/// (not the longer request timeout), the run by the retry policy, and the message names the
+/// likely causes instead of suggesting a longer wait.
+#[test]
+fn a_listener_that_never_answers_costs_the_connect_timeout_per_attempt() {
+    let silent = util::silent_broker();
+    // Two attempts of 1 s, one pause of 0.1 s: the request timeout (20 s) must not count.
+    let bound = Duration::from_secs(2) + Duration::from_millis(100);
+    for name in ["order-producer", "order-consumer"] {
+        let args = [
+            "-b",
+            &silent,
+            "--connect-timeout",
+            "1",
+            "--request-timeout",
+            "20",
+            "--retries",
+            "2",
+            "--retry-backoff-ms",
+            "100",
+        ];
+        let (r, took) = timed(name, &args, &[]);
+        println!("{name} gave up on a silent listener after {took:?}");
+        assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+        assert!(took >= bound, "{name} took only {took:?}");
+        assert!(
+            took < bound + Duration::from_secs(2),
+            "{name} took {took:?}"
+        );
+        assert!(
+            r.stderr.contains("within 1.0s (the connect timeout)")
+                && r.stderr.contains("not a Kafka listener"),
+            "{name}: {}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("--request-timeout"),
+            "{name}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// A client without a SASL login on a SASL listener is hung up on at its first request after
+/// ApiVersions: PLAINTEXT on the SASL_PLAINTEXT port, SSL on the SASL_SSL port. That is said at
+/// once, with what to set, as the other mismatches are; not retried as a broker that is down.
+#[test]
+fn no_login_on_a_sasl_listener_is_named_at_once() {
+    let secure = crate::secured::secure();
+    let ca = secure.certs.join("ca.pem");
+    let ca = ca.to_str().unwrap();
+    let topic = util::unique("fail-sasl-mismatch");
+    let ca_location = format!("ssl.ca.location={ca}");
+    let ssl = ["-X", "security.protocol=SSL", "-X", &ca_location];
+    let cases: [(&str, Vec<&str>); 2] = [
+        ("PLAINTEXT", vec!["-b", &secure.sasl_plaintext]),
+        ("SSL", [&["-b", &*secure.sasl_ssl][..], &ssl].concat()),
+    ];
+    for (protocol, listener) in &cases {
+        for name in ["order-producer", "order-consumer"] {
+            let mut args = listener.clone();
+            args.extend(["-t", &topic]);
+            let (r, took) = timed(name, &args, &[]);
+            println!(
+                "{name} with {protocol} on a SASL listener: {took:?}: {}",
+                r.stderr.trim()
+            );
+            assert_eq!(r.code, 1, "{name} {protocol}: {}", r.stderr);
+            assert!(
+                took < Duration::from_secs(2),
+                "{name} {protocol}: took {took:?}"
+            );
+            assert!(
+                r.stderr.contains("a SASL listener")
+                    && r.stderr.contains("sasl.mechanism")
+                    && !r.stderr.contains("is Kafka running"),
+                "{name} {protocol}: {}",
+                r.stderr
+            );
+        }
+    }
+}
