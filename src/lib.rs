@@ -10,6 +10,7 @@ pub mod consumer;
 pub mod dead_letter;
 pub mod error;
 pub mod exit_codes;
+pub mod lag;
 pub mod order;
 pub mod partition;
 pub mod producer;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use order_kafka::config::{self, Command, Format};
 use order_kafka::exit_codes::{FAILURE, INTERRUPTED, OK, USAGE};
-use order_kafka::{consumer, Error};
+use order_kafka::{consumer, lag, Error};
 
 fn help() -> String {
     format!(
@@ -63,7 +63,7 @@ fn main() -> ExitCode {
         return exit(FAILURE);
     }
     if config.lag {
-        return match consumer::lag(&config, &mut io::stdout().lock(), &stop) {
+        return match lag::show(&config, &mut io::stdout().lock(), &stop) {
             Ok(()) | Err(Error::Interrupted) => exit(OK),
             Err(e) => {
                 eprintln!("error: {e}");

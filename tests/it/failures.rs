@@ -182,6 +182,37 @@ fn a_listener_that_never_answers_costs_the_connect_timeout_per_attempt() {
     }
 }
 
+/// `--lag` for a partition the topic does not have is an error at once, naming the partitions
+/// it has, not a minute of retries.
+#[test]
+fn lag_of_a_partition_that_does_not_exist_is_an_error_at_once() {
+    let topic = util::topic("lag-nopart", 2);
+    let group = util::unique("g");
+    let (r, took) = timed(
+        "order-consumer",
+        &[
+            "-b",
+            util::broker(),
+            "-t",
+            &topic,
+            "-g",
+            &group,
+            "--lag",
+            "-p",
+            "9",
+        ],
+        &[],
+    );
+    println!("--lag -p 9 ended after {took:?}: {}", r.stderr.trim());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(
+        r.stderr.contains("no partition 9") && r.stderr.contains("0 to 1"),
+        "{}",
+        r.stderr
+    );
+}
+
 /// A client without a SASL login on a SASL listener is hung up on at its first request after
 /// ApiVersions: PLAINTEXT on the SASL_PLAINTEXT port, SSL on the SASL_SSL port. That is said at
 /// once, with what to set, as the other mismatches are; not retried as a broker that is down.
