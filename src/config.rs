@@ -414,7 +414,7 @@ const CONNECTION: Section = Section {
             .env("KAFKA_CONNECT_TIMEOUT")
             .property_ms("socket.connection.setup.timeout.ms")
             .default("10")
-            .help("longest wait to connect to a broker"),
+            .help("longest wait to connect to a broker and be ready for requests (TLS, versions, SASL login)"),
     ],
 };
 
