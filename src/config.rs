@@ -17,6 +17,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,6 +37,11 @@ pub const MAX_TOPIC_CHARS: usize = 249;
 pub const MAX_GROUP_CHARS: usize = 255;
 /// Largest fetch size per partition, given or grown to for a large record.
 pub const MAX_FETCH_BYTES: u64 = 64 * 1024 * 1024;
+/// The Kafka protocol's strings carry an i16 length.
+const MAX_CLIENT_ID_BYTES: usize = i16::MAX as usize;
+/// A `--config` file larger than this is not a client.properties (a log, a device): refused
+/// before it is read into memory.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// How to reach the brokers and how hard to try.
 #[derive(Debug, Clone, PartialEq)]
@@ -1141,8 +1147,18 @@ impl<'e> Resolver<'e> {
         let Some(given) = self.get("config")? else {
             return Ok(Vec::new());
         };
-        let text = std::fs::read_to_string(&given.text)
+        let mut bytes = Vec::new();
+        std::fs::File::open(&given.text)
+            .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
             .map_err(|e| usage(&given, &format!("cannot read it: {e}")))?;
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(usage(
+                &given,
+                "larger than 1 MiB: not a client.properties file (is it the right path?)",
+            ));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| usage(&given, "cannot read it: stream did not contain valid UTF-8"))?;
         let parsed = properties::parse(&text)
             .map_err(|e| Error::Usage(format!("{} line {}: {}", given.text, e.line, e.what)))?;
         Ok(parsed
@@ -1558,13 +1574,16 @@ impl<'e> Resolver<'e> {
     }
 
     fn start(&self, long: &str) -> Result<Option<Start>, Error> {
-        self.checked(long, |rule, text| match text.trim() {
-            "earliest" => Ok(Start::Earliest),
-            "latest" => Ok(Start::Latest),
-            offset => match offset.parse::<i64>() {
-                Ok(o) if o >= 0 => Ok(Start::Offset(o)),
-                _ => Err(format!("must be {}", rule.range().unwrap_or_default())),
-            },
+        // Java's names and librdkafka's (smallest, beginning; largest, end), in any case.
+        self.checked(long, |rule, text| {
+            match text.trim().to_ascii_lowercase().as_str() {
+                "earliest" | "smallest" | "beginning" => Ok(Start::Earliest),
+                "latest" | "largest" | "end" => Ok(Start::Latest),
+                offset => match offset.parse::<i64>() {
+                    Ok(o) if o >= 0 => Ok(Start::Offset(o)),
+                    _ => Err(format!("must be {}", rule.range().unwrap_or_default())),
+                },
+            }
         })
     }
 
@@ -1699,8 +1718,27 @@ impl<'e> Resolver<'e> {
             request_timeout: required(self.secs("request-timeout")?),
             connect_timeout: required(self.secs("connect-timeout")?),
             security: self.security()?,
-            client_id: self.text("client-id")?,
+            client_id: self.client_id()?,
         })
+    }
+
+    /// A client id is sent in every request header as a protocol string: at most 32767 bytes.
+    fn client_id(&self) -> Result<Option<String>, Error> {
+        let id = self.text("client-id")?;
+        match id {
+            Some(id) if id.len() > MAX_CLIENT_ID_BYTES => {
+                let given = required(self.get("client-id")?);
+                Err(usage(
+                    &given,
+                    &format!(
+                        "must be at most {MAX_CLIENT_ID_BYTES} bytes (the longest string the \
+                         Kafka protocol encodes), got {}",
+                        id.len()
+                    ),
+                ))
+            }
+            other => Ok(other),
+        }
     }
 
     /// `--count`, `--stdin` or the one order, checked with the order rules.

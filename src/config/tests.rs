@@ -1656,3 +1656,50 @@ fn a_config_file_that_cannot_be_read_or_parsed_is_named() {
     let c = produce(&["-F", file.path()], &[]).unwrap();
     assert_eq!(c.connection.client_id.as_deref(), Some("aéb"));
 }
+
+#[test]
+fn auto_offset_reset_takes_java_and_librdkafka_names_in_any_case() {
+    for (value, start) in [
+        ("earliest", Start::Earliest),
+        ("smallest", Start::Earliest),
+        ("Beginning", Start::Earliest),
+        ("LATEST", Start::Latest),
+        ("largest", Start::Latest),
+        ("end", Start::Latest),
+    ] {
+        let x = format!("auto.offset.reset={value}");
+        assert_eq!(consume(&["-X", &x], &[]).unwrap().start, start, "{value}");
+        assert_eq!(
+            consume(&["--from", value], &[]).unwrap().start,
+            start,
+            "{value}"
+        );
+    }
+    assert_eq!(
+        consume(&["-X", "auto.offset.reset=none"], &[]).unwrap_err(),
+        "-X auto.offset.reset=none: must be earliest, latest or an offset from 0 to \
+         9223372036854775807"
+    );
+}
+
+#[test]
+fn a_client_id_is_at_most_what_the_protocol_encodes() {
+    let longest = "i".repeat(32767);
+    assert_eq!(
+        produce(&["--client-id", &longest], &[])
+            .unwrap()
+            .connection
+            .client_id
+            .map(|id| id.len()),
+        Some(32767)
+    );
+    let message = consume(&[], &[("KAFKA_CLIENT_ID", &format!("{longest}é"))]).unwrap_err();
+    assert_eq!(
+        message,
+        format!(
+            "KAFKA_CLIENT_ID=\"{}\"...: must be at most 32767 bytes (the longest string the \
+             Kafka protocol encodes), got 32769",
+            "i".repeat(40)
+        )
+    );
+}

@@ -252,3 +252,70 @@ fn no_login_on_a_sasl_listener_is_named_at_once() {
         }
     }
 }
+
+/// `--config` reads at most a properties file's worth: `/dev/zero` (or a log file named by
+/// mistake) is refused at once, naming the file and the limit, not read into memory.
+#[test]
+fn a_config_file_larger_than_any_properties_file_is_refused() {
+    for name in ["order-producer", "order-consumer"] {
+        let (r, took) = timed(name, &["-b", "127.0.0.1:1", "--config", "/dev/zero"], &[]);
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        assert!(took < Duration::from_secs(2), "{name}: took {took:?}");
+        assert!(
+            r.stderr.contains("/dev/zero") && r.stderr.contains("larger than 1 MiB"),
+            "{name}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// A client.id longer than the protocol can encode is a usage error before connecting, naming
+/// the setting and the limit.
+#[test]
+fn a_client_id_longer_than_the_protocol_allows_is_a_usage_error() {
+    let long = "c".repeat(40_000);
+    let x = format!("client.id={long}");
+    for name in ["order-producer", "order-consumer"] {
+        for (args, env) in [
+            (vec!["--client-id", long.as_str()], vec![]),
+            (vec!["-X", x.as_str()], vec![]),
+            (vec![], vec![("KAFKA_CLIENT_ID", long.as_str())]),
+        ] {
+            let mut all = vec!["-b", "127.0.0.1:1"];
+            all.extend(args);
+            let (r, took) = timed(name, &all, &env);
+            assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+            assert!(took < Duration::from_secs(1), "{name}: took {took:?}");
+            assert!(
+                r.stderr.contains("at most 32767 bytes") && r.stderr.len() < 500,
+                "{name}: {}",
+                &r.stderr[..r.stderr.len().min(500)]
+            );
+        }
+    }
+}
+
+/// `auto.offset.reset` as librdkafka names it (smallest, largest, beginning, end) and as Java
+/// does, in any case: each starts where its name says, on a real topic.
+#[test]
+fn auto_offset_reset_reads_librdkafka_and_java_names_in_any_case() {
+    let topic = util::topic("fail-reset", 1);
+    util::produce_orders(&topic, 3);
+    for (value, expected) in [
+        ("smallest", 3),
+        ("beginning", 3),
+        ("EARLIEST", 3),
+        ("Earliest", 3),
+        ("largest", 0),
+        ("end", 0),
+        ("LATEST", 0),
+    ] {
+        let x = format!("auto.offset.reset={value}");
+        let r = util::read_back(
+            util::broker(),
+            &topic,
+            &["-g", &util::unique("g"), "--idle-timeout", "1", "-X", &x],
+        );
+        assert_eq!(r.stdout.lines().count(), expected, "{value}: {}", r.stderr);
+    }
+}
