@@ -474,7 +474,11 @@ fn write_delivery(
 ) -> io::Result<()> {
     match format {
         Format::Human => {
-            writeln!(out, "Message delivered: {json}")?;
+            // With acks=0 there is no offset: nothing says the broker stored the order.
+            match delivery.offset {
+                Some(_) => writeln!(out, "Message delivered: {json}")?,
+                None => writeln!(out, "Message sent, not acknowledged (acks=0): {json}")?,
+            }
             match delivery.offset {
                 Some(offset) => writeln!(
                     out,

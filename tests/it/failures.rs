@@ -319,3 +319,24 @@ fn auto_offset_reset_reads_librdkafka_and_java_names_in_any_case() {
         assert_eq!(r.stdout.lines().count(), expected, "{value}: {}", r.stderr);
     }
 }
+
+/// With `--acks 0` the broker acknowledges nothing, so nothing is reported delivered: each
+/// order is "sent, not acknowledged".
+#[test]
+fn with_acks_0_orders_are_sent_not_delivered() {
+    let topic = util::topic("fail-acks0", 1);
+    let r = util::run(
+        "order-producer",
+        &["-t", &topic, "--count", "2", "--acks", "0"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("delivered"), "{}", r.stdout);
+    assert_eq!(
+        r.stdout
+            .matches("Message sent, not acknowledged (acks=0): {")
+            .count(),
+        2,
+        "{}",
+        r.stdout
+    );
+}
