@@ -340,3 +340,37 @@ fn with_acks_0_orders_are_sent_not_delivered() {
         r.stdout
     );
 }
+
+/// A topic the producer creates has no leader for a moment: that first wait is expected, so it
+/// is no warning (it shows at debug), on the producer's topic as on the consumer's dead-letter
+/// topic.
+#[test]
+fn the_first_wait_for_an_auto_created_topic_is_no_warning() {
+    let topic = util::unique("fail-autocreate");
+    let r = util::run("order-producer", &["-t", &topic, "--count", "1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("attempt 1/"), "{}", r.stderr);
+
+    let topic = util::topic("fail-autocreate-dlq", 1);
+    util::produce_raw(&topic, &[(None, b"not an order".to_vec())]);
+    let dlq = util::unique("fail-autocreate-dlq");
+    let (r, _) = timed(
+        "order-consumer",
+        &[
+            "-b",
+            util::broker(),
+            "-t",
+            &topic,
+            "--dlq-topic",
+            &dlq,
+            "-g",
+            &util::unique("g"),
+            "--idle-timeout",
+            "1",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("dead-lettered 1"), "{}", r.stderr);
+    assert!(!r.stderr.contains("attempt 1/"), "{}", r.stderr);
+}
