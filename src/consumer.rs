@@ -51,6 +51,8 @@ pub struct Summary {
     pub last_offsets: BTreeMap<i32, i64>,
     /// `Some(group)` when offsets were committed to a group.
     pub group: Option<String>,
+    /// `Some(group)` when a stop came while joining that group.
+    pub joining: Option<String>,
 }
 
 impl Summary {
@@ -87,9 +89,12 @@ impl Summary {
         } else {
             offsets.join(" ")
         };
-        let commits = match &self.group {
-            Some(group) => format!("committed to group '{group}'"),
-            None => "manual assignment, nothing committed".to_string(),
+        let commits = match (&self.group, &self.joining) {
+            (Some(group), _) => format!("committed to group '{group}'"),
+            (None, Some(group)) => {
+                format!("stopped while joining group '{group}', nothing committed")
+            }
+            (None, None) => "manual assignment, nothing committed".to_string(),
         };
         let mut dead = format!("dead-lettered {}", self.dead_lettered);
         if self.shortened > 0 {
@@ -276,8 +281,12 @@ impl Consumer<'_, '_> {
                     self.member = member;
                     return self.start_at(&mine, offsets);
                 }
+                Err(Error::Interrupted) => {
+                    self.summary.joining = Some(group.to_string());
+                    return Err(Error::Interrupted);
+                }
                 // A refusal is an answer: the group is there, this user may not use it.
-                Err(e @ (Error::Interrupted | Error::Refused { .. })) => return Err(e),
+                Err(e @ Error::Refused { .. }) => return Err(e),
                 Err(e) => log::warn!(
                     "group path unavailable ({e}); falling back to manual assignment of \
                      partitions {partitions:?} from {:?}, without committing offsets",

@@ -374,3 +374,33 @@ fn the_first_wait_for_an_auto_created_topic_is_no_warning() {
     assert!(r.stderr.contains("dead-lettered 1"), "{}", r.stderr);
     assert!(!r.stderr.contains("attempt 1/"), "{}", r.stderr);
 }
+
+/// A consumer stopped while it waits to join its group says so: it neither read by manual
+/// assignment nor committed anything. The wait is real: the group's other member is paused
+/// (SIGSTOP), so the coordinator holds the join open for it.
+#[test]
+fn a_consumer_stopped_while_joining_says_so() {
+    let topic = util::topic("fail-joining", 1);
+    let group = util::unique("g");
+    util::produce_orders(&topic, 1);
+    let args = ["-t", topic.as_str(), "-g", group.as_str(), "--no-dlq"];
+    let mut first = util::Background::consumer(&args);
+    assert!(first.read_lines(2), "the first member reads the order");
+    first.signal("STOP");
+    let second = util::Background::consumer(&args);
+    std::thread::sleep(Duration::from_secs(2));
+    second.signal("TERM");
+    let (code, stderr, _) = second.finish();
+    first.signal("CONT");
+    first.signal("TERM");
+    let _ = first.finish();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("assigned"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "stopped while joining group '{group}', nothing committed"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("manual assignment"), "{stderr}");
+}
