@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
@@ -244,13 +245,24 @@ impl Latencies {
     }
 }
 
+/// Whether a status line is on the terminal now. One per process, as stderr is: the logger
+/// clears the line before it writes, so a log line never lands at the end of the status line.
+static DRAWN: AtomicBool = AtomicBool::new(false);
+
+/// Clears the status line, if one is drawn, so that what `err` writes next starts a line of its
+/// own. The next redraw puts the status line back, below.
+pub fn clear_status_line(err: &mut dyn Write) {
+    if DRAWN.swap(false, Ordering::SeqCst) {
+        let _ = write!(err, "\r\x1b[K");
+    }
+}
+
 /// A status line on a terminal, redrawn in place at most five times a second once a run has
 /// lasted a second, and cleared before the summary. Off when stderr is not a terminal.
 pub struct Progress {
     enabled: bool,
     started: Instant,
     next: Instant,
-    drawn: bool,
 }
 
 impl Progress {
@@ -260,7 +272,6 @@ impl Progress {
             enabled: seeing.progress && io::stderr().is_terminal(),
             started: now,
             next: now + Duration::from_secs(1),
-            drawn: false,
         }
     }
 
@@ -285,17 +296,14 @@ impl Progress {
         let mut err = io::stderr().lock();
         let _ = write!(err, "\r\x1b[K{line}");
         let _ = err.flush();
-        self.drawn = true;
+        DRAWN.store(true, Ordering::SeqCst);
     }
 
     /// Removes the line, so the summary (or an error) starts on a clean line.
     pub fn clear(&mut self) {
-        if self.drawn {
-            let mut err = io::stderr().lock();
-            let _ = write!(err, "\r\x1b[K");
-            let _ = err.flush();
-            self.drawn = false;
-        }
+        let mut err = io::stderr().lock();
+        clear_status_line(&mut err);
+        let _ = err.flush();
     }
 }
 

@@ -404,3 +404,56 @@ fn a_consumer_stopped_while_joining_says_so() {
     );
     assert!(!stderr.contains("manual assignment"), "{stderr}");
 }
+
+/// On a terminal, a log line that comes while the status line is drawn starts on a line of its
+/// own: the status line is cleared first (and drawn again after). The terminal is a real pty,
+/// made by util-linux's `script`.
+#[test]
+fn a_log_line_on_a_terminal_clears_the_status_line_first() {
+    let topic = util::topic("fail-tty", 1);
+    util::produce_orders(&topic, 1);
+    let consumer = format!(
+        "{} -b {} -t {topic} -g {} --idle-timeout 3 --no-dlq",
+        env!("CARGO_BIN_EXE_order-consumer"),
+        util::broker(),
+        util::unique("g")
+    );
+    let late = {
+        let topic = topic.clone();
+        std::thread::spawn(move || {
+            // After the first second, when the status line is up.
+            std::thread::sleep(Duration::from_millis(2500));
+            util::produce_raw(&topic, &[(None, b"not an order".to_vec())]);
+        })
+    };
+    let mut script = Command::new("script");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("KAFKA_") || key == "RUST_LOG" {
+            script.env_remove(key);
+        }
+    }
+    let typescript = script
+        .args(["-qfec", &consumer, "/dev/null"])
+        .output()
+        .expect("util-linux `script` runs (apt-get install -y util-linux)");
+    late.join().unwrap();
+    let text = String::from_utf8_lossy(&typescript.stdout);
+    assert!(
+        text.contains("\x1b[Kread "),
+        "no status line drawn:\n{text:?}"
+    );
+    assert!(
+        text.contains("[ERROR]"),
+        "no log line while drawn:\n{text:?}"
+    );
+    for level in ["[ERROR]", "[WARN ]", "[INFO ]"] {
+        for (at, _) in text.match_indices(level) {
+            let before = &text[..at];
+            assert!(
+                before.is_empty() || before.ends_with('\n') || before.ends_with("\r\x1b[K"),
+                "{level} appended to the status line: {:?}",
+                &text[at.saturating_sub(60)..(at + 40).min(text.len())]
+            );
+        }
+    }
+}
