@@ -439,6 +439,10 @@ impl Consumer<'_, '_> {
             };
             // Commit what was processed even when this round ended early.
             self.commit()?;
+            // Every interval, with partitions or without: a stats file must not go stale.
+            if self.reporter.as_mut().is_some_and(Reporter::due) {
+                self.report();
+            }
             match outcome? {
                 Some(Stop::OutputClosed) => return Ok(()),
                 Some(Stop::Interrupted) => return Err(Error::Interrupted),
@@ -508,9 +512,6 @@ impl Consumer<'_, '_> {
             return self.output_failed(e);
         }
         self.retry_partitions(retry)?;
-        if self.reporter.as_mut().is_some_and(Reporter::due) {
-            self.report();
-        }
         if self.progress.due() {
             let elapsed = self.progress.elapsed();
             let read = self.summary.received + self.summary.invalid;

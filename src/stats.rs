@@ -5,13 +5,14 @@
 
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
 use crate::config::{Seeing, StatsFormat};
+use crate::error::Error;
 
 /// Whether a figure only grows or goes up and down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,13 +100,46 @@ impl Reporter {
                 err.flush()
             }
             Some(path) => {
-                let mut tmp = path.clone().into_os_string();
-                tmp.push(".tmp");
-                std::fs::write(&tmp, text.as_bytes())?;
-                std::fs::rename(&tmp, path)
+                let tmp = beside(path);
+                std::fs::write(&tmp, text.as_bytes())
+                    .and_then(|()| std::fs::rename(&tmp, path))
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
             }
         }
     }
+}
+
+/// Where a stats file is written before it is renamed into place.
+fn beside(path: &Path) -> PathBuf {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    tmp.into()
+}
+
+/// Checks, before a run connects, that the `--stats-file` can be written: its directory exists
+/// and takes a new file. Otherwise each interval would fail alike, and the run look healthy.
+pub fn check_stats_file(seeing: &Seeing) -> Result<(), Error> {
+    let Some(path) = &seeing.stats_file else {
+        return Ok(());
+    };
+    let tmp = beside(path);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .and_then(|_| std::fs::remove_file(&tmp));
+    written.map_err(|e| {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let why = match dir.is_dir() {
+            false => format!("its directory {} does not exist", dir.display()),
+            true => format!("cannot create a file in {}: {e}", dir.display()),
+        };
+        Error::Usage(format!("--stats-file {}: {why}", path.display()))
+    })
 }
 
 /// One JSON object on one line: `time_ms`, `elapsed_s`, the figures, and `partitions`.

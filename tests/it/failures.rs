@@ -457,3 +457,78 @@ fn a_log_line_on_a_terminal_clears_the_status_line_first() {
         }
     }
 }
+
+/// A member with no partitions (more members than partitions) still writes its stats every
+/// interval, so a node_exporter file of it never goes stale.
+#[test]
+fn a_member_without_partitions_writes_stats_every_interval() {
+    let topic = util::topic("fail-stats-idle", 1);
+    let group = util::unique("g");
+    util::produce_orders(&topic, 1);
+    // Static members sort by instance id: "a-" gets the one partition, "b-" none.
+    let a_id = util::unique("a");
+    let b_id = util::unique("b");
+    let member = |id: &str| {
+        vec![
+            "-t".to_string(),
+            topic.clone(),
+            "-g".into(),
+            group.clone(),
+            "--instance-id".into(),
+            id.into(),
+            "--no-dlq".into(),
+        ]
+    };
+    let a_args = member(&a_id);
+    let a_args: Vec<&str> = a_args.iter().map(String::as_str).collect();
+    let mut a = util::Background::consumer(&a_args);
+    assert!(a.read_lines(2), "the first member reads the order");
+    let mut b_args = member(&b_id);
+    b_args.extend(["--stats", "1", "--idle-timeout", "6"].map(String::from));
+    let b_args: Vec<&str> = b_args.iter().map(String::as_str).collect();
+    let (r, took) = timed(
+        "order-consumer",
+        &[&["-b", util::broker()][..], &b_args].concat(),
+        &[],
+    );
+    a.signal("TERM");
+    let _ = a.finish();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("assigned") && r.stderr.contains("[]"),
+        "{}",
+        r.stderr
+    );
+    let reports = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with('{') && l.contains("\"received\""))
+        .count();
+    println!("a member without partitions wrote {reports} reports in {took:?}");
+    assert!(reports >= 4, "{reports} reports in {took:?}:\n{}", r.stderr);
+}
+
+/// A `--stats-file` that cannot be written (a directory that does not exist, a read-only file
+/// system) is a usage error before connecting, naming the path.
+#[test]
+fn a_stats_file_that_cannot_be_written_is_refused_at_start() {
+    for path in [
+        "/nonexistent-order-kafka/stats.prom",
+        "/proc/order-kafka-stats.prom",
+    ] {
+        for name in ["order-producer", "order-consumer"] {
+            let args = ["-b", "127.0.0.1:1", "--stats", "1", "--stats-file", path];
+            let (r, took) = timed(name, &args, &[]);
+            assert_eq!(r.code, 2, "{name} {path}: {}", r.stderr);
+            assert!(
+                took < Duration::from_secs(1),
+                "{name} {path}: took {took:?}"
+            );
+            assert!(
+                r.stderr.contains(path) && !r.stderr.contains("attempt"),
+                "{name} {path}: {}",
+                r.stderr
+            );
+        }
+    }
+}
