@@ -815,6 +815,17 @@ pub fn consumer(
     let connection = r.connection()?;
     let topic = r.topic("topic")?;
 
+    if r.switch("lag") {
+        // --lag prints and exits: what shapes a run that reads does not apply.
+        for long in ["max-messages", "idle-timeout", "stats"] {
+            if let Some(given) = r.flag(long)? {
+                return Err(usage(
+                    &given,
+                    "does not go with --lag (it prints the lag and exits)",
+                ));
+            }
+        }
+    }
     let use_group = !r.switch("no-group");
     if !use_group {
         for long in ["group", "instance-id", "lag"] {

@@ -1,6 +1,7 @@
 //! `order-consumer --lag`: a view of the group for hosts with no JVM. For each partition, the
 //! group's committed offset, the end offset, the lag and the member that owns it. Reads no
-//! record and commits nothing.
+//! record and commits nothing. Without a committed offset the lag counts from the log start,
+//! where a new member would begin, not from offset 0 (records deleted or expired are no lag).
 //!
 //! It asks only for what it can show: a partition the topic does not have is an error at once,
 //! not a round of retries waiting for it to appear.
@@ -45,12 +46,15 @@ pub fn show(config: &ConsumerConfig, out: &mut dyn Write, stop: &AtomicBool) -> 
     };
     let committed = client.committed(group, topic, &partitions)?;
     let ends = client.list_offsets(topic, &partitions, End::Latest, Isolation::ReadCommitted)?;
+    // Without a commit, a member starts at the log start (--from earliest): that is its lag.
+    let starts =
+        client.list_offsets(topic, &partitions, End::Earliest, Isolation::ReadCommitted)?;
     let owners = client.owners(group, topic)?;
     let mut text = String::new();
     for p in partitions {
         let end = ends[&p];
         let done = committed.get(&p).copied();
-        let lag = end - done.unwrap_or(0);
+        let lag = end - done.unwrap_or(starts[&p]);
         let owner = owners.get(&p).map(String::as_str);
         match config.format {
             Format::Human => text.push_str(&format!(

@@ -1703,3 +1703,17 @@ fn a_client_id_is_at_most_what_the_protocol_encodes() {
         )
     );
 }
+
+#[test]
+fn lag_refuses_flags_of_a_reading_run_but_not_their_variables() {
+    for (flag, value) in [("-n", "5"), ("--idle-timeout", "1"), ("--stats", "1")] {
+        let message = consume(&["--lag", flag, value], &[]).unwrap_err();
+        assert!(
+            message.ends_with(": does not go with --lag (it prints the lag and exits)"),
+            "{message}"
+        );
+    }
+    // A variable set for the service's normal runs does not stop a look at the lag.
+    let c = consume(&["--lag"], &[("KAFKA_IDLE_TIMEOUT", "5")]).unwrap();
+    assert!(c.lag);
+}

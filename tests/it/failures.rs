@@ -532,3 +532,92 @@ fn a_stats_file_that_cannot_be_written_is_refused_at_start() {
         }
     }
 }
+
+/// `--lag` without a committed offset counts from the log start, not from offset 0: after
+/// DeleteRecords removed the first 50 of 91 records, the lag is 41, as a new member would read.
+/// The committed offset shows as none (ConsumerGroupCommand's "-").
+#[test]
+fn lag_without_a_commit_counts_from_the_log_start() {
+    let topic = util::topic("fail-lag-start", 1);
+    util::produce_orders(&topic, 91);
+    let offsets = TempFile::new(
+        "delete.json",
+        &format!(
+            r#"{{"version":1,"partitions":[{{"topic":"{topic}","partition":0,"offset":50}}]}}"#
+        ),
+    );
+    util::kafka_local(
+        util::broker_port(util::broker()),
+        &[
+            "run",
+            util::tool_class(
+                "org.apache.kafka.tools.DeleteRecordsCommand",
+                "kafka.admin.DeleteRecordsCommand",
+            ),
+            "--bootstrap-server",
+            util::broker(),
+            "--offset-json-file",
+            offsets.path(),
+        ],
+    );
+    let group = util::unique("g");
+    let (human, _) = timed(
+        "order-consumer",
+        &["-b", util::broker(), "-t", &topic, "-g", &group, "--lag"],
+        &[],
+    );
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    assert_eq!(
+        human.stdout.trim(),
+        format!("{topic}/0: committed none, end 91, lag 41, owner none")
+    );
+    let (json, _) = timed(
+        "order-consumer",
+        &[
+            "-b",
+            util::broker(),
+            "-t",
+            &topic,
+            "-g",
+            &group,
+            "--lag",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let line = &json.json_lines()[0];
+    assert_eq!(
+        (
+            line["committed"].clone(),
+            line["end"].as_i64(),
+            line["lag"].as_i64()
+        ),
+        (serde_json::Value::Null, Some(91), Some(41)),
+        "{line}"
+    );
+}
+
+/// `--lag` prints and exits: settings of a run that reads (`-n`, `--idle-timeout`, `--stats`)
+/// cannot apply, so they are a usage error rather than silently ignored.
+#[test]
+fn lag_refuses_the_settings_of_a_run_that_reads() {
+    for (extra, named) in [
+        (&["-n", "5"][..], "-n 5"),
+        (&["--max-messages", "5"][..], "--max-messages 5"),
+        (&["--idle-timeout", "1"][..], "--idle-timeout 1"),
+        (&["--stats", "1"][..], "--stats 1"),
+    ] {
+        let args = [&["-b", "127.0.0.1:1", "--lag"][..], extra].concat();
+        let (r, took) = timed("order-consumer", &args, &[]);
+        assert_eq!(r.code, 2, "{extra:?}: {}", r.stderr);
+        assert!(took < Duration::from_secs(1), "{extra:?}: took {took:?}");
+        let named = named.replace("-n ", "--max-messages ");
+        assert!(
+            r.stderr
+                .contains(&format!("{named}: does not go with --lag")),
+            "{extra:?}: {}",
+            r.stderr
+        );
+    }
+}
