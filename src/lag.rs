@@ -49,7 +49,11 @@ pub fn show(config: &ConsumerConfig, out: &mut dyn Write, stop: &AtomicBool) -> 
     // Without a commit, a member starts at the log start (--from earliest): that is its lag.
     let starts =
         client.list_offsets(topic, &partitions, End::Earliest, Isolation::ReadCommitted)?;
-    let owners = client.owners(group, topic)?;
+    let mut owners = client.owners(group, topic)?;
+    if owners.is_empty() {
+        // No classic member owns a partition: the group may be on the consumer protocol.
+        owners = client.consumer_group_owners(group, topic)?;
+    }
     let mut text = String::new();
     for p in partitions {
         let end = ends[&p];

@@ -621,3 +621,80 @@ fn lag_refuses_the_settings_of_a_run_that_reads() {
         );
     }
 }
+
+/// `--lag` names the owner of each partition in a group on the new consumer protocol (KIP-848,
+/// here Apache's console consumer with group.protocol=consumer), which the classic
+/// DescribeGroups does not describe: ConsumerGroupDescribe does.
+#[test]
+fn lag_names_the_owners_in_a_group_on_the_consumer_protocol() {
+    let major: u32 = util::kafka_version()
+        .split('.')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    if major < 4 {
+        println!("skipped: the consumer protocol is Kafka 4's");
+        return;
+    }
+    let topic = util::topic("fail-lag-848", 2);
+    let group = util::unique("g");
+    util::produce_orders(&topic, 6);
+    let mut java = Command::new(util::project_dir().join("scripts/kafka-local"))
+        .env("KAFKA_VERSION", util::kafka_version())
+        .args([
+            "run",
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            "--bootstrap-server",
+            util::broker(),
+            "--topic",
+            &topic,
+            "--group",
+            &group,
+            "--from-beginning",
+            "--consumer-property",
+            "group.protocol=consumer",
+            "--timeout-ms",
+            "60000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("scripts/kafka-local runs");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(java.stdout.take().unwrap()));
+    for _ in 0..6 {
+        lines
+            .next()
+            .expect("the console consumer reads the orders")
+            .unwrap();
+    }
+    // The console consumer commits every 5 s; the owners are there from the start.
+    let (r, _) = timed(
+        "order-consumer",
+        &[
+            "-b",
+            util::broker(),
+            "-t",
+            &topic,
+            "-g",
+            &group,
+            "--lag",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let _ = java.kill();
+    let _ = java.wait();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let owners: Vec<String> = r
+        .json_lines()
+        .iter()
+        .map(|l| l["owner"].as_str().unwrap_or("none").to_string())
+        .collect();
+    println!("owners: {owners:?}");
+    assert_eq!(owners.len(), 2, "{}", r.stdout);
+    for owner in &owners {
+        assert!(owner.contains("console-consumer"), "{}", r.stdout);
+    }
+}
