@@ -698,3 +698,128 @@ fn lag_names_the_owners_in_a_group_on_the_consumer_protocol() {
         assert!(owner.contains("console-consumer"), "{}", r.stdout);
     }
 }
+
+/// An X.509 v1 client certificate (what `openssl x509 -req` makes without extensions), signed by
+/// the secured broker's own CA: refused before connecting, saying that our certificate is v1 and
+/// how to make a v3 one, not with rustls's words for the broker's certificate.
+#[test]
+fn a_v1_client_certificate_is_named_with_how_to_make_a_v3_one() {
+    let secure = crate::secured::secure();
+    let dir = TempFile::new("README", "a v1 client certificate");
+    let (csr, v1) = (dir.dir.join("v1.csr"), dir.dir.join("v1.pem"));
+    let key = secure.certs.join("client.key");
+    let openssl = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req".as_ref(),
+        "-new".as_ref(),
+        "-key".as_ref(),
+        key.as_os_str(),
+        "-subj".as_ref(),
+        "/CN=order-client".as_ref(),
+        "-out".as_ref(),
+        csr.as_os_str(),
+    ]);
+    openssl(&[
+        "x509".as_ref(),
+        "-req".as_ref(),
+        "-in".as_ref(),
+        csr.as_os_str(),
+        "-CA".as_ref(),
+        secure.certs.join("ca.pem").as_os_str(),
+        "-CAkey".as_ref(),
+        secure.certs.join("ca.key").as_os_str(),
+        "-CAserial".as_ref(),
+        dir.dir.join("ca.srl").as_os_str(),
+        "-CAcreateserial".as_ref(),
+        "-days".as_ref(),
+        "2".as_ref(),
+        "-out".as_ref(),
+        v1.as_os_str(),
+    ]);
+    let text = Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&v1)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("Version: 1 (0x0)"));
+    let ca = format!("ssl.ca.location={}", secure.certs.join("ca.pem").display());
+    let cert = format!("ssl.certificate.location={}", v1.display());
+    let key = format!("ssl.key.location={}", key.display());
+    let topic = util::unique("fail-v1");
+    for name in ["order-producer", "order-consumer"] {
+        let args = [
+            "-b",
+            &secure.ssl,
+            "-t",
+            &topic,
+            "-X",
+            "security.protocol=SSL",
+            "-X",
+            &ca,
+            "-X",
+            &cert,
+            "-X",
+            &key,
+        ];
+        let (r, took) = timed(name, &args, &[]);
+        println!("{name}: {took:?}: {}", r.stderr.trim());
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("is an X.509 v1 certificate")
+                && r.stderr.contains("v3")
+                && r.stderr.contains("openssl")
+                && !r.stderr.contains("peer certificate"),
+            "{name}: {}",
+            r.stderr
+        );
+    }
+    // What the message says to do: the same request signed with an extension is v3, and works.
+    let (ext, v3) = (dir.dir.join("ext"), dir.dir.join("v3.pem"));
+    std::fs::write(&ext, "extendedKeyUsage=clientAuth\n").unwrap();
+    openssl(&[
+        "x509".as_ref(),
+        "-req".as_ref(),
+        "-in".as_ref(),
+        csr.as_os_str(),
+        "-CA".as_ref(),
+        secure.certs.join("ca.pem").as_os_str(),
+        "-CAkey".as_ref(),
+        secure.certs.join("ca.key").as_os_str(),
+        "-CAserial".as_ref(),
+        dir.dir.join("ca.srl").as_os_str(),
+        "-days".as_ref(),
+        "2".as_ref(),
+        "-extfile".as_ref(),
+        ext.as_os_str(),
+        "-out".as_ref(),
+        v3.as_os_str(),
+    ]);
+    let cert = format!("ssl.certificate.location={}", v3.display());
+    let args = [
+        "-b",
+        &secure.ssl,
+        "-t",
+        &topic,
+        "-X",
+        "security.protocol=SSL",
+        "-X",
+        &ca,
+        "-X",
+        &cert,
+        "-X",
+        &key,
+    ];
+    let (r, _) = timed("order-producer", &args, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Message delivered"), "{}", r.stdout);
+}
