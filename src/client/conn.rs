@@ -156,7 +156,7 @@ impl Conn {
                     }
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return Err(Failure::Network(format!(
+                        return Err(Failure::Garbled(format!(
                             "no TLS handshake with {addr} within {} ({}) though it accepted \
                              the connection: {SILENT_PEER}",
                             secs(handshake.2),
@@ -509,20 +509,22 @@ impl Conn {
         while !buf.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Failure::Network(match self.handshake {
-                    Some((_, which, timeout)) => format!(
+                // Silence before the connection is ready is no Kafka answer: the run's last
+                // error asks whether the address is a broker, not whether Kafka runs.
+                return Err(match self.handshake {
+                    Some((_, which, timeout)) => Failure::Garbled(format!(
                         "no answer from {} to {api:?} within {} ({which}) though it accepted \
                          the connection: {SILENT_PEER}",
                         self.addr,
                         secs(timeout)
-                    ),
-                    None => format!(
+                    )),
+                    None => Failure::Network(format!(
                         "no answer from {} to {api:?} within {} (the request timeout; raise it \
                          with --request-timeout)",
                         self.addr,
                         secs(self.request_timeout)
-                    ),
-                }));
+                    )),
+                });
             }
             let _ = self.stream.tcp().set_read_timeout(Some(left.min(SLICE)));
             match self.stream.read(buf) {
