@@ -768,6 +768,7 @@ impl Consumer<'_, '_> {
         key: Option<&[u8]>,
         order: &Order,
     ) -> io::Result<()> {
+        crate::stats::clear_before_output();
         match self.config.format {
             Format::Human => {
                 writeln!(self.out, "Received order: {}", order.to_json())?;

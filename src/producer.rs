@@ -428,6 +428,7 @@ impl Producer<'_, '_> {
     ) -> Result<(), Error> {
         let topic = &self.config.topic;
         let mut output = Ok(());
+        crate::stats::clear_before_output();
         for ((order, json), result) in orders.iter().zip(jsons).zip(results) {
             match result {
                 Ok(delivery) => {

@@ -291,6 +291,14 @@ pub fn clear_status_line(err: &mut dyn Write) {
     }
 }
 
+/// Clears the status line, if one is drawn, before a line goes to stdout: when both are the
+/// terminal, the line would otherwise land at the status line's end.
+pub fn clear_before_output() {
+    if DRAWN.load(Ordering::SeqCst) {
+        clear_status_line(&mut io::stderr().lock());
+    }
+}
+
 /// A status line on a terminal, redrawn in place at most five times a second once a run has
 /// lasted a second, and cleared before the summary. Off when stderr is not a terminal.
 pub struct Progress {

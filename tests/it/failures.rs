@@ -405,8 +405,9 @@ fn a_consumer_stopped_while_joining_says_so() {
     assert!(!stderr.contains("manual assignment"), "{stderr}");
 }
 
-/// On a terminal, a log line that comes while the status line is drawn starts on a line of its
-/// own: the status line is cleared first (and drawn again after). The terminal is a real pty,
+/// On a terminal, a log line (or a record on stdout, the same terminal) that comes while the
+/// status line is drawn starts on a line of its own: the status line is cleared first (and
+/// drawn again after). The terminal is a real pty,
 /// made by util-linux's `script`.
 #[test]
 fn a_log_line_on_a_terminal_clears_the_status_line_first() {
@@ -424,6 +425,7 @@ fn a_log_line_on_a_terminal_clears_the_status_line_first() {
             // After the first second, when the status line is up.
             std::thread::sleep(Duration::from_millis(2500));
             util::produce_raw(&topic, &[(None, b"not an order".to_vec())]);
+            util::produce_orders(&topic, 1);
         })
     };
     let mut script = Command::new("script");
@@ -446,7 +448,8 @@ fn a_log_line_on_a_terminal_clears_the_status_line_first() {
         text.contains("[ERROR]"),
         "no log line while drawn:\n{text:?}"
     );
-    for level in ["[ERROR]", "[WARN ]", "[INFO ]"] {
+    assert_eq!(text.matches("Received order").count(), 2, "{text:?}");
+    for level in ["[ERROR]", "[WARN ]", "[INFO ]", "Received order"] {
         for (at, _) in text.match_indices(level) {
             let before = &text[..at];
             assert!(
@@ -822,4 +825,39 @@ fn a_v1_client_certificate_is_named_with_how_to_make_a_v3_one() {
     let (r, _) = timed("order-producer", &args, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("Message delivered"), "{}", r.stdout);
+}
+
+/// The same for what goes to stdout when both are the terminal: each delivery line of a long
+/// producer run starts a line of its own, not the end of the status line.
+#[test]
+fn an_output_line_on_a_terminal_clears_the_status_line_first() {
+    let topic = util::unique("fail-tty-out");
+    let producer = format!(
+        "{} -b {} -t {topic} --count 25 --rate 10",
+        env!("CARGO_BIN_EXE_order-producer"),
+        util::broker(),
+    );
+    let mut script = Command::new("script");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("KAFKA_") || key == "RUST_LOG" {
+            script.env_remove(key);
+        }
+    }
+    let typescript = script
+        .args(["-qfec", &producer, "/dev/null"])
+        .output()
+        .expect("util-linux `script` runs (apt-get install -y util-linux)");
+    let text = String::from_utf8_lossy(&typescript.stdout);
+    assert!(
+        text.contains("\x1b[Ksent "),
+        "no status line drawn:\n{text:?}"
+    );
+    for (at, _) in text.match_indices("Message delivered") {
+        let before = &text[..at];
+        assert!(
+            before.is_empty() || before.ends_with('\n') || before.ends_with("\r\x1b[K"),
+            "a delivery appended to the status line: {:?}",
+            &text[at.saturating_sub(60)..(at + 40).min(text.len())]
+        );
+    }
 }
