@@ -15,9 +15,6 @@ use crate::error::Error;
 /// ConsumerGroupDescribe versions this client reads (v1 adds the member type).
 const CONSUMER_GROUP_DESCRIBE: std::ops::RangeInclusive<i16> = 0..=1;
 
-/// GROUP_ID_NOT_FOUND: also the answer for a classic group ("not a consumer group").
-const GROUP_ID_NOT_FOUND: i16 = 69;
-
 /// A member and its partitions of each topic, by topic name.
 type DescribedMember = (String, Vec<(String, Vec<i32>)>);
 
@@ -52,7 +49,8 @@ impl Client<'_> {
             match error {
                 codes::NONE => {}
                 // A classic group, or a broker that has the API but not the new coordinator.
-                GROUP_ID_NOT_FOUND | codes::UNSUPPORTED_VERSION => return Ok(HashMap::new()),
+                // GROUP_ID_NOT_FOUND is also the answer for a classic group.
+                codes::GROUP_ID_NOT_FOUND | codes::UNSUPPORTED_VERSION => return Ok(HashMap::new()),
                 e => return Err(c.membership_failure(group, e)),
             }
             let mut owners = HashMap::new();
@@ -223,7 +221,7 @@ mod tests {
 
     #[test]
     fn cut_off_answers_are_errors() {
-        let whole = answer(1, GROUP_ID_NOT_FOUND);
+        let whole = answer(1, codes::GROUP_ID_NOT_FOUND);
         // What follows the members (authorized operations, tags) is not read.
         for end in 0..whole.len() - 6 {
             assert!(
