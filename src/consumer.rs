@@ -51,6 +51,8 @@ pub struct Summary {
     pub last_offsets: BTreeMap<i32, i64>,
     /// `Some(group)` when offsets were committed to a group.
     pub group: Option<String>,
+    /// `Some(group)` when a stop came while joining that group.
+    pub joining: Option<String>,
 }
 
 impl Summary {
@@ -87,9 +89,12 @@ impl Summary {
         } else {
             offsets.join(" ")
         };
-        let commits = match &self.group {
-            Some(group) => format!("committed to group '{group}'"),
-            None => "manual assignment, nothing committed".to_string(),
+        let commits = match (&self.group, &self.joining) {
+            (Some(group), _) => format!("committed to group '{group}'"),
+            (None, Some(group)) => {
+                format!("stopped while joining group '{group}', nothing committed")
+            }
+            (None, None) => "manual assignment, nothing committed".to_string(),
         };
         let mut dead = format!("dead-lettered {}", self.dead_lettered);
         if self.shortened > 0 {
@@ -115,66 +120,6 @@ pub fn run(
     let mut summary = Summary::default();
     let result = consume(config, out, stop, &mut summary);
     (summary, result)
-}
-
-#[derive(Serialize)]
-struct JsonLag<'a> {
-    topic: &'a str,
-    group: &'a str,
-    partition: i32,
-    committed: Option<i64>,
-    end: i64,
-    lag: i64,
-    owner: Option<&'a str>,
-}
-
-/// `--lag`: the group's committed offset, the log-end offset and the lag of every partition,
-/// and the member that owns it when the group has members. Reads nothing, commits nothing.
-pub fn lag(config: &ConsumerConfig, out: &mut dyn Write, stop: &AtomicBool) -> Result<(), Error> {
-    let topic = config.topic.as_str();
-    let group = config.group.as_str();
-    let options = client_options(&config.connection, "order-consumer", MAX_FRAME, &[]);
-    let mut client = Client::connect(options, &[topic], stop)?;
-    let partitions = match config.partitions.is_empty() {
-        true => client.partitions(topic)?,
-        false => config.partitions.clone(),
-    };
-    let committed = client.committed(group, topic, &partitions)?;
-    let ends = client.list_offsets(
-        topic,
-        &partitions,
-        End::Latest,
-        ClientIsolation::ReadCommitted,
-    )?;
-    let owners = client.owners(group, topic)?;
-    let mut text = String::new();
-    for p in partitions {
-        let end = ends[&p];
-        let done = committed.get(&p).copied();
-        let lag = end - done.unwrap_or(0);
-        let owner = owners.get(&p).map(String::as_str);
-        match config.format {
-            Format::Human => text.push_str(&format!(
-                "{topic}/{p}: committed {}, end {end}, lag {lag}, owner {}\n",
-                done.map_or("none".to_string(), |o| o.to_string()),
-                owner.unwrap_or("none")
-            )),
-            Format::Json => {
-                let line = JsonLag {
-                    topic,
-                    group,
-                    partition: p,
-                    committed: done,
-                    end,
-                    lag,
-                    owner,
-                };
-                text.push_str(&serde_json::to_string(&line).expect("a lag line serializes"));
-                text.push('\n');
-            }
-        }
-    }
-    say(out, text.trim_end())
 }
 
 fn consume(
@@ -336,8 +281,12 @@ impl Consumer<'_, '_> {
                     self.member = member;
                     return self.start_at(&mine, offsets);
                 }
+                Err(Error::Interrupted) => {
+                    self.summary.joining = Some(group.to_string());
+                    return Err(Error::Interrupted);
+                }
                 // A refusal is an answer: the group is there, this user may not use it.
-                Err(e @ (Error::Interrupted | Error::Refused { .. })) => return Err(e),
+                Err(e @ Error::Refused { .. }) => return Err(e),
                 Err(e) => log::warn!(
                     "group path unavailable ({e}); falling back to manual assignment of \
                      partitions {partitions:?} from {:?}, without committing offsets",
@@ -490,6 +439,10 @@ impl Consumer<'_, '_> {
             };
             // Commit what was processed even when this round ended early.
             self.commit()?;
+            // Every interval, with partitions or without: a stats file must not go stale.
+            if self.reporter.as_mut().is_some_and(Reporter::due) {
+                self.report();
+            }
             match outcome? {
                 Some(Stop::OutputClosed) => return Ok(()),
                 Some(Stop::Interrupted) => return Err(Error::Interrupted),
@@ -559,9 +512,6 @@ impl Consumer<'_, '_> {
             return self.output_failed(e);
         }
         self.retry_partitions(retry)?;
-        if self.reporter.as_mut().is_some_and(Reporter::due) {
-            self.report();
-        }
         if self.progress.due() {
             let elapsed = self.progress.elapsed();
             let read = self.summary.received + self.summary.invalid;
@@ -818,6 +768,7 @@ impl Consumer<'_, '_> {
         key: Option<&[u8]>,
         order: &Order,
     ) -> io::Result<()> {
+        crate::stats::clear_before_output();
         match self.config.format {
             Format::Human => {
                 writeln!(self.out, "Received order: {}", order.to_json())?;

@@ -10,6 +10,7 @@ pub mod consumer;
 pub mod dead_letter;
 pub mod error;
 pub mod exit_codes;
+pub mod lag;
 pub mod order;
 pub mod partition;
 pub mod producer;
@@ -51,7 +52,9 @@ impl log::Log for StderrLogger {
         // A closed stderr loses the line, and nothing else.
         if self.enabled(record.metadata()) {
             let line = format!("[{:<5}] {}\n", record.level(), record.args());
-            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+            let mut err = std::io::stderr().lock();
+            stats::clear_status_line(&mut err);
+            let _ = std::io::Write::write_all(&mut err, line.as_bytes());
         }
     }
 

@@ -428,6 +428,7 @@ impl Producer<'_, '_> {
     ) -> Result<(), Error> {
         let topic = &self.config.topic;
         let mut output = Ok(());
+        crate::stats::clear_before_output();
         for ((order, json), result) in orders.iter().zip(jsons).zip(results) {
             match result {
                 Ok(delivery) => {
@@ -474,7 +475,11 @@ fn write_delivery(
 ) -> io::Result<()> {
     match format {
         Format::Human => {
-            writeln!(out, "Message delivered: {json}")?;
+            // With acks=0 there is no offset: nothing says the broker stored the order.
+            match delivery.offset {
+                Some(_) => writeln!(out, "Message delivered: {json}")?,
+                None => writeln!(out, "Message sent, not acknowledged (acks=0): {json}")?,
+            }
             match delivery.offset {
                 Some(offset) => writeln!(
                     out,

@@ -5,12 +5,14 @@
 
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
 use crate::config::{Seeing, StatsFormat};
+use crate::error::Error;
 
 /// Whether a figure only grows or goes up and down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,13 +100,46 @@ impl Reporter {
                 err.flush()
             }
             Some(path) => {
-                let mut tmp = path.clone().into_os_string();
-                tmp.push(".tmp");
-                std::fs::write(&tmp, text.as_bytes())?;
-                std::fs::rename(&tmp, path)
+                let tmp = beside(path);
+                std::fs::write(&tmp, text.as_bytes())
+                    .and_then(|()| std::fs::rename(&tmp, path))
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
             }
         }
     }
+}
+
+/// Where a stats file is written before it is renamed into place.
+fn beside(path: &Path) -> PathBuf {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    tmp.into()
+}
+
+/// Checks, before a run connects, that the `--stats-file` can be written: its directory exists
+/// and takes a new file. Otherwise each interval would fail alike, and the run look healthy.
+pub fn check_stats_file(seeing: &Seeing) -> Result<(), Error> {
+    let Some(path) = &seeing.stats_file else {
+        return Ok(());
+    };
+    let tmp = beside(path);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .and_then(|_| std::fs::remove_file(&tmp));
+    written.map_err(|e| {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let why = match dir.is_dir() {
+            false => format!("its directory {} does not exist", dir.display()),
+            true => format!("cannot create a file in {}: {e}", dir.display()),
+        };
+        Error::Usage(format!("--stats-file {}: {why}", path.display()))
+    })
 }
 
 /// One JSON object on one line: `time_ms`, `elapsed_s`, the figures, and `partitions`.
@@ -244,13 +279,32 @@ impl Latencies {
     }
 }
 
+/// Whether a status line is on the terminal now. One per process, as stderr is: the logger
+/// clears the line before it writes, so a log line never lands at the end of the status line.
+static DRAWN: AtomicBool = AtomicBool::new(false);
+
+/// Clears the status line, if one is drawn, so that what `err` writes next starts a line of its
+/// own. The next redraw puts the status line back, below.
+pub fn clear_status_line(err: &mut dyn Write) {
+    if DRAWN.swap(false, Ordering::SeqCst) {
+        let _ = write!(err, "\r\x1b[K");
+    }
+}
+
+/// Clears the status line, if one is drawn, before a line goes to stdout: when both are the
+/// terminal, the line would otherwise land at the status line's end.
+pub fn clear_before_output() {
+    if DRAWN.load(Ordering::SeqCst) {
+        clear_status_line(&mut io::stderr().lock());
+    }
+}
+
 /// A status line on a terminal, redrawn in place at most five times a second once a run has
 /// lasted a second, and cleared before the summary. Off when stderr is not a terminal.
 pub struct Progress {
     enabled: bool,
     started: Instant,
     next: Instant,
-    drawn: bool,
 }
 
 impl Progress {
@@ -260,7 +314,6 @@ impl Progress {
             enabled: seeing.progress && io::stderr().is_terminal(),
             started: now,
             next: now + Duration::from_secs(1),
-            drawn: false,
         }
     }
 
@@ -285,17 +338,14 @@ impl Progress {
         let mut err = io::stderr().lock();
         let _ = write!(err, "\r\x1b[K{line}");
         let _ = err.flush();
-        self.drawn = true;
+        DRAWN.store(true, Ordering::SeqCst);
     }
 
     /// Removes the line, so the summary (or an error) starts on a clean line.
     pub fn clear(&mut self) {
-        if self.drawn {
-            let mut err = io::stderr().lock();
-            let _ = write!(err, "\r\x1b[K");
-            let _ = err.flush();
-            self.drawn = false;
-        }
+        let mut err = io::stderr().lock();
+        clear_status_line(&mut err);
+        let _ = err.flush();
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use order_kafka::config::{self, Command, Format};
 use order_kafka::exit_codes::{FAILURE, INTERRUPTED, OK, USAGE};
-use order_kafka::{consumer, Error};
+use order_kafka::{consumer, lag, stats, Error};
 
 fn help() -> String {
     format!(
@@ -46,7 +46,14 @@ Exit codes:
 
 fn main() -> ExitCode {
     order_kafka::init_logging();
-    let config = match config::consumer(std::env::args_os().skip(1), env_var) {
+    // The stats file's directory too is checked before anything connects.
+    let parsed = config::consumer(std::env::args_os().skip(1), env_var).and_then(|command| {
+        if let Command::Run(config) = &command {
+            stats::check_stats_file(&config.seeing)?;
+        }
+        Ok(command)
+    });
+    let config = match parsed {
         Ok(Command::Run(config)) => config,
         Ok(Command::Help) => return print(&help()),
         Ok(Command::Version) => {
@@ -63,7 +70,7 @@ fn main() -> ExitCode {
         return exit(FAILURE);
     }
     if config.lag {
-        return match consumer::lag(&config, &mut io::stdout().lock(), &stop) {
+        return match lag::show(&config, &mut io::stdout().lock(), &stop) {
             Ok(()) | Err(Error::Interrupted) => exit(OK),
             Err(e) => {
                 eprintln!("error: {e}");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use order_kafka::config::{self, Command, Format, Input};
 use order_kafka::exit_codes::{FAILURE, INTERRUPTED, OK, USAGE};
-use order_kafka::{producer, Error};
+use order_kafka::{producer, stats, Error};
 
 fn help() -> String {
     format!(
@@ -47,7 +47,14 @@ Exit codes:
 
 fn main() -> ExitCode {
     order_kafka::init_logging();
-    let config = match config::producer(std::env::args_os().skip(1), env_var) {
+    // The stats file's directory too is checked before anything connects.
+    let parsed = config::producer(std::env::args_os().skip(1), env_var).and_then(|command| {
+        if let Command::Run(config) = &command {
+            stats::check_stats_file(&config.seeing)?;
+        }
+        Ok(command)
+    });
+    let config = match parsed {
         Ok(Command::Run(config)) => config,
         Ok(Command::Help) => return print(&help()),
         Ok(Command::Version) => {

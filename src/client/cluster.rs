@@ -48,6 +48,9 @@ pub struct Client<'a> {
     pub(super) idempotence: Option<super::produce::Idempotence>,
     /// Attempts repeated after a failure, for `--stats`.
     retries: std::cell::Cell<u64>,
+    /// Set when the last failure was a topic this client may create not being ready yet: the
+    /// first such wait is expected, not worth a warning.
+    creating: std::cell::Cell<bool>,
 }
 
 impl<'a> Client<'a> {
@@ -70,6 +73,7 @@ impl<'a> Client<'a> {
             coordinator: None,
             idempotence: None,
             retries: std::cell::Cell::new(0),
+            creating: std::cell::Cell::new(false),
         };
         let names: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
         client.retry("loading metadata", |c| c.load_metadata(&names))?;
@@ -132,7 +136,12 @@ impl<'a> Client<'a> {
     pub fn pause(&self, attempt: u32, cause: &str) -> Result<(), Error> {
         self.retries.set(self.retries.get() + 1);
         let wait = self.options.retry.pause_after(attempt);
-        log::warn!(
+        let level = match self.creating.take() && attempt == 1 {
+            true => log::Level::Debug,
+            false => log::Level::Warn,
+        };
+        log::log!(
+            level,
             "attempt {attempt}/{} failed ({cause}); retrying in {}",
             self.options.retry.attempts,
             secs(wait)
@@ -410,10 +419,11 @@ impl<'a> Client<'a> {
                     }))
                 }
                 e if codes::retriable(e) => {
+                    self.creating.set(auto_create && matches!(e, 3 | 5));
                     return Err(Failure::Stale(format!(
                         "topic '{name}': {}",
                         codes::describe(e)
-                    )))
+                    )));
                 }
                 e => {
                     return Err(Failure::Fatal(codes::error_for(

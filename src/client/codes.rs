@@ -21,6 +21,7 @@ pub const DUPLICATE_SEQUENCE: i16 = 46;
 pub const INVALID_PRODUCER_EPOCH: i16 = 47;
 pub const SASL_AUTHENTICATION_FAILED: i16 = 58;
 pub const UNKNOWN_PRODUCER_ID: i16 = 59;
+pub const GROUP_ID_NOT_FOUND: i16 = 69;
 pub const MEMBER_ID_REQUIRED: i16 = 79;
 
 /// (code, name, retriable, meaning)
@@ -61,6 +62,7 @@ const TABLE: &[(i16, &str, bool, &str)] = &[
     (56, "KAFKA_STORAGE_ERROR", true, "the broker's disk holding the partition failed"),
     (58, "SASL_AUTHENTICATION_FAILED", false, "the login was refused"),
     (59, "UNKNOWN_PRODUCER_ID", false, "the broker no longer knows this producer id"),
+    (69, "GROUP_ID_NOT_FOUND", false, "the group does not exist, or is not of the kind asked about"),
     (74, "FENCED_LEADER_EPOCH", true, "the leader epoch is older than the broker's"),
     (75, "UNKNOWN_LEADER_EPOCH", true, "the leader epoch is newer than the broker's"),
     (76, "UNSUPPORTED_COMPRESSION_TYPE", false, "the broker does not accept this compression type"),

@@ -1,8 +1,11 @@
 //! One TCP connection to one broker: framing, correlation ids, and the version of each API that
 //! both sides speak (ApiVersions, asked first on every connection).
 //!
-//! Every wait is bounded: connecting by the connect timeout, each answer by the request timeout
-//! (plus the broker-side wait a fetch asks for). Reads wait in short slices so a stop request is
+//! Every wait is bounded: connecting, and then the handshake (TLS, ApiVersions, the SASL login),
+//! by the connect timeout (or the request timeout, when shorter); each later answer by the
+//! request timeout (plus the broker-side wait a fetch asks for). A peer that accepts and then
+//! says nothing is most likely no Kafka listener, so it costs a connect timeout, not a request
+//! timeout, and the message says what to check rather than to wait longer. Reads wait in short slices so a stop request is
 //! seen within 100 ms, also while a broker is silent. A frame longer than the cap is refused
 //! before anything is read into memory, and a frame's buffer grows only as its bytes arrive.
 //!
@@ -26,6 +29,11 @@ use crate::error::{secs, Error};
 
 /// How often a blocked read looks at the stop flag.
 const SLICE: Duration = Duration::from_millis(100);
+
+/// What a peer that accepts a connection and then says nothing most likely is.
+const SILENT_PEER: &str = "probably not a Kafka listener: check the port (is it the broker's \
+     listener, not another service's?) and security.protocol (SSL and SASL_SSL need a TLS \
+     listener), or the broker is hung";
 
 /// What every connection of a client shares: the TLS setup, read once.
 #[derive(Debug, Clone, Default)]
@@ -110,11 +118,14 @@ pub struct Conn {
     /// Set when a call ended before its answer was read (a stop request): the answer may
     /// still arrive, so the connection cannot carry another request.
     broken: bool,
-    /// Whether a SASL login went through (or none was needed on a TLS listener).
+    /// Whether a SASL login went through.
     logged_in: bool,
     /// When the broker ends the login's session (its connections.max.reauth.ms): a connection
     /// is replaced a little before, rather than found closed.
     expires: Option<Instant>,
+    /// Until the connection is handed out: when the handshake must be over, and which timeout
+    /// set that, for messages.
+    handshake: Option<(Instant, &'static str, Duration)>,
 }
 
 impl Conn {
@@ -128,10 +139,15 @@ impl Conn {
     ) -> Result<Conn, Failure> {
         let socket = connect(addr, options.connect_timeout, stop)?;
         let _ = socket.set_nodelay(true);
+        let handshake = match options.request_timeout < options.connect_timeout {
+            true => (options.request_timeout, "the request timeout"),
+            false => (options.connect_timeout, "the connect timeout"),
+        };
+        let handshake = (Instant::now() + handshake.0, handshake.1, handshake.0);
         #[cfg(feature = "tls")]
         let stream = match &transport.tls {
             Some(tls) => {
-                let deadline = Instant::now() + options.request_timeout;
+                let deadline = handshake.0;
                 let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
                 let host = host.trim_start_matches('[').trim_end_matches(']');
                 let stream = tls.handshake(host, socket, addr, |sock| {
@@ -140,9 +156,11 @@ impl Conn {
                     }
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return Err(Failure::Network(format!(
-                            "no TLS handshake with {addr} within {} (the request timeout)",
-                            secs(options.request_timeout)
+                        return Err(Failure::Garbled(format!(
+                            "no TLS handshake with {addr} within {} ({}) though it accepted \
+                             the connection: {SILENT_PEER}",
+                            secs(handshake.2),
+                            handshake.1
                         )));
                     }
                     let _ = sock.set_read_timeout(Some(left.min(SLICE)));
@@ -158,7 +176,6 @@ impl Conn {
             let _ = transport;
             Stream::Plain(socket)
         };
-        let secured = !matches!(stream, Stream::Plain(_));
         let mut conn = Conn {
             stream,
             addr: addr.to_string(),
@@ -170,14 +187,16 @@ impl Conn {
             out: BytesMut::with_capacity(64 * 1024),
             frame: Vec::new(),
             broken: false,
-            logged_in: secured,
+            logged_in: false,
             expires: None,
+            handshake: Some(handshake),
         };
         conn.api_versions(stop)?;
         if let Some(login) = &options.security.sasl {
             conn.log_in(login, stop)?;
             conn.logged_in = true;
         }
+        conn.handshake = None;
         Ok(conn)
     }
 
@@ -366,7 +385,10 @@ impl Conn {
         stop: &AtomicBool,
     ) -> Result<&[u8], Failure> {
         let correlation = self.send(api, request, version)?;
-        let deadline = Instant::now() + self.request_timeout + wait;
+        let deadline = match self.handshake {
+            Some((until, _, _)) => until,
+            None => Instant::now() + self.request_timeout + wait,
+        };
         let size = {
             let mut head = [0u8; 4];
             self.read_exact_by(&mut head, deadline, api, stop)?;
@@ -487,25 +509,26 @@ impl Conn {
         while !buf.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Failure::Network(format!(
-                    "no answer from {} to {api:?} within {} (the request timeout; raise it \
-                     with --request-timeout)",
-                    self.addr,
-                    secs(self.request_timeout)
-                )));
+                // Silence before the connection is ready is no Kafka answer: the run's last
+                // error asks whether the address is a broker, not whether Kafka runs.
+                return Err(match self.handshake {
+                    Some((_, which, timeout)) => Failure::Garbled(format!(
+                        "no answer from {} to {api:?} within {} ({which}) though it accepted \
+                         the connection: {SILENT_PEER}",
+                        self.addr,
+                        secs(timeout)
+                    )),
+                    None => Failure::Network(format!(
+                        "no answer from {} to {api:?} within {} (the request timeout; raise it \
+                         with --request-timeout)",
+                        self.addr,
+                        secs(self.request_timeout)
+                    )),
+                });
             }
             let _ = self.stream.tcp().set_read_timeout(Some(left.min(SLICE)));
             match self.stream.read(buf) {
-                // A SASL listener hangs up on the first request after ApiVersions of a client
-                // that did not log in.
-                Ok(0) if self.correlation == 2 && !self.logged_in => {
-                    return Err(Failure::Network(format!(
-                        "{} closed the connection at the first {api:?} request (a SASL listener \
-                         does that to a client that did not log in: check the port and \
-                         security.protocol)",
-                        self.addr
-                    )));
-                }
+                Ok(0) if self.not_logged_in_on_sasl(api) => return Err(self.needs_login(api)),
                 Ok(0) => {
                     return Err(Failure::Network(format!(
                         "{} closed the connection during {api:?}",
@@ -518,6 +541,12 @@ impl Conn {
                         self.broken = true;
                         return Err(Failure::Fatal(Error::Interrupted));
                     }
+                }
+                Err(e)
+                    if e.kind() == io::ErrorKind::ConnectionReset
+                        && self.not_logged_in_on_sasl(api) =>
+                {
+                    return Err(self.needs_login(api))
                 }
                 Err(e) => {
                     #[cfg(feature = "tls")]
@@ -533,6 +562,32 @@ impl Conn {
             }
         }
         Ok(())
+    }
+}
+
+impl Conn {
+    /// A SASL listener answers ApiVersions to anyone, and hangs up on the next request of a
+    /// client that did not log in: a hang-up there means a missing login, not a broker that is
+    /// down (it answered a moment ago).
+    fn not_logged_in_on_sasl(&self, api: ApiKey) -> bool {
+        self.correlation == 2 && !self.logged_in && api != ApiKey::SaslHandshake
+    }
+
+    fn needs_login(&self, api: ApiKey) -> Failure {
+        let (now, wanted) = match self.stream {
+            Stream::Plain(_) => ("PLAINTEXT", "SASL_PLAINTEXT"),
+            #[cfg(feature = "tls")]
+            Stream::Tls(_) => ("SSL", "SASL_SSL"),
+        };
+        Failure::Fatal(Error::Broker {
+            what: format!("talking to {}", self.addr),
+            cause: format!(
+                "the broker closed the connection at the first {api:?} request, as a SASL \
+                 listener does to a client that did not log in: this is a {wanted} listener; \
+                 set security.protocol={wanted} (not {now}) with sasl.mechanism, \
+                 sasl.username and sasl.password, or use the broker's {now} port"
+            ),
+        })
     }
 }
 

@@ -327,7 +327,7 @@ impl Client<'_> {
     }
 
     /// A group-level error while a member: a moved coordinator is worth a retry.
-    fn membership_failure(&mut self, group: &str, error: i16) -> Failure {
+    pub(super) fn membership_failure(&mut self, group: &str, error: i16) -> Failure {
         if codes::retriable(error) {
             self.forget_coordinator();
             Failure::Stale(format!("group '{group}': {}", codes::describe(error)))

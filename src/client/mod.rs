@@ -14,6 +14,7 @@
 mod cluster;
 pub mod codes;
 mod conn;
+mod describe;
 mod fetch;
 mod group;
 mod membership;
@@ -171,6 +172,7 @@ pub fn decode_response(api: i16, version: i16, body: &[u8]) -> bool {
         17 => sasl::parse_handshake(body).is_ok(),
         18 => conn::parse_api_versions(body).is_ok(),
         36 => sasl::parse_authenticate(body, version).is_ok(),
+        69 => describe::parse_consumer_group_describe(body, version).is_ok(),
         _ => false,
     }
 }

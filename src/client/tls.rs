@@ -72,6 +72,17 @@ impl Setup {
             match (&tls.certificate, &tls.key) {
                 (Some(cert), Some(key)) => {
                     let chain = certificates(cert, "ssl.certificate.location")?;
+                    if chain.first().is_some_and(|leaf| is_v1(leaf)) {
+                        return Err(Error::Usage(format!(
+                            "ssl.certificate.location {}: the client certificate is an X.509 v1 \
+                             certificate, and rustls (like browsers) accepts only v3 ones: \
+                             sign it again as v3 by giving openssl an extension, e.g. `openssl \
+                             x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+                             -days 365 -extfile <(echo extendedKeyUsage=clientAuth) -out \
+                             client.pem`",
+                            cert.display()
+                        )));
+                    }
                     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
                         Error::Usage(format!(
                             "ssl.key.location {}: {} (an unencrypted PEM key is needed: \
@@ -207,6 +218,36 @@ fn roots(tls: &Tls) -> Result<(RootCertStore, String), Error> {
     Ok((roots, what))
 }
 
+/// Whether a DER certificate is X.509 v1: its to-be-signed part starts with the serial number,
+/// where v2 and v3 start with an explicit version (`[0]`, tag 0xa0). rustls reads only v3, and
+/// says so in words meant for a peer's certificate.
+fn is_v1(der: &[u8]) -> bool {
+    /// The contents of the DER SEQUENCE at the start of `der`.
+    fn sequence(der: &[u8]) -> Option<&[u8]> {
+        let (&tag, rest) = der.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        if tag != 0x30 {
+            return None;
+        }
+        let (len, rest) = match first {
+            n if n < 0x80 => (usize::from(n), rest),
+            n => {
+                let width = usize::from(n & 0x7f);
+                if width == 0 || width > 4 || rest.len() < width {
+                    return None;
+                }
+                let len = rest[..width]
+                    .iter()
+                    .fold(0usize, |len, &b| len << 8 | usize::from(b));
+                (len, &rest[width..])
+            }
+        };
+        rest.get(..len)
+    }
+    let tbs = sequence(der).and_then(sequence);
+    tbs.and_then(|tbs| tbs.first()) == Some(&0x02)
+}
+
 /// Every certificate of a PEM file; none is an error.
 fn certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
     let bytes = fs::read(path)
@@ -249,6 +290,13 @@ fn handshake_error(addr: &str, host: &str, trusted: &str, e: &rustls::Error) -> 
         rustls::Error::InvalidCertificate(
             CertificateError::Expired | CertificateError::ExpiredContext { .. },
         ) => "the broker's certificate has expired".into(),
+        rustls::Error::InvalidCertificate(CertificateError::Other(other))
+            if format!("{other:?}").contains("UnsupportedCertVersion") =>
+        {
+            "the broker's certificate (or a CA's in its chain) is an X.509 v1 certificate, which \
+             TLS here accepts only as a trust anchor: the broker needs a v3 certificate"
+                .into()
+        }
         rustls::Error::InvalidCertificate(other) => {
             format!("the broker's certificate was refused: {other:?}")
         }
@@ -317,5 +365,34 @@ impl ServerCertVerifier for AnyName {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x509_versions_from_the_der() {
+        // SEQUENCE { SEQUENCE { INTEGER 1 ... } }: v1, no version field.
+        assert!(is_v1(&[0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x01]));
+        // SEQUENCE { SEQUENCE { [0] { INTEGER 2 } ... } }: v3.
+        assert!(!is_v1(&[
+            0x30, 0x07, 0x30, 0x05, 0xa0, 0x03, 0x02, 0x01, 0x02
+        ]));
+        // Long-form lengths.
+        let mut long = vec![0x30, 0x82, 0x01, 0x04, 0x30, 0x82, 0x01, 0x00, 0x02];
+        long.resize(long.len() + 0xff, 0);
+        assert!(is_v1(&long));
+        // Not a certificate, or cut off: not called v1.
+        for der in [
+            &[][..],
+            &[0x30],
+            &[0x30, 0x05, 0x30],
+            &[0x02, 0x01, 0x01],
+            &[0x30, 0x80],
+        ] {
+            assert!(!is_v1(der), "{der:?}");
+        }
     }
 }

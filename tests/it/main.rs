@@ -6,6 +6,7 @@
 mod codecs;
 mod consumer;
 mod edges;
+mod failures;
 mod faults;
 mod groups;
 mod hostile;
