@@ -20,7 +20,7 @@ use super::{codes, Failure, Options};
 use crate::error::{secs, Error};
 
 /// Metadata versions this client reads (v4 brings allow_auto_topic_creation).
-const METADATA: std::ops::RangeInclusive<i16> = 4..=12;
+pub(super) const METADATA: std::ops::RangeInclusive<i16> = 4..=12;
 
 #[derive(Debug, Clone)]
 pub(super) struct PartitionMeta {

@@ -19,8 +19,8 @@ use super::{codes, Client, Failure};
 use crate::error::Error;
 
 /// Fetch versions this client reads (v4 brings transactions; v13 would switch to topic ids).
-const FETCH: std::ops::RangeInclusive<i16> = 4..=12;
-const LIST_OFFSETS: std::ops::RangeInclusive<i16> = 1..=7;
+pub(super) const FETCH: std::ops::RangeInclusive<i16> = 4..=12;
+pub(super) const LIST_OFFSETS: std::ops::RangeInclusive<i16> = 1..=7;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isolation {

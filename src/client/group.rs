@@ -20,9 +20,9 @@ use super::wire::{Reader, Result as WireResult};
 use super::{codes, Client, Failure};
 use crate::error::Error;
 
-const FIND_COORDINATOR: std::ops::RangeInclusive<i16> = 1..=3;
-const OFFSET_FETCH: std::ops::RangeInclusive<i16> = 1..=7;
-const OFFSET_COMMIT: std::ops::RangeInclusive<i16> = 2..=8;
+pub(super) const FIND_COORDINATOR: std::ops::RangeInclusive<i16> = 1..=3;
+pub(super) const OFFSET_FETCH: std::ops::RangeInclusive<i16> = 1..=7;
+pub(super) const OFFSET_COMMIT: std::ops::RangeInclusive<i16> = 2..=8;
 
 impl Client<'_> {
     pub(super) fn forget_coordinator(&mut self) {

@@ -22,11 +22,11 @@ use super::wire::{Reader, Result as WireResult, WireError};
 use super::{codes, Client, Failure};
 use crate::error::Error;
 
-const JOIN_GROUP: std::ops::RangeInclusive<i16> = 4..=9;
-const SYNC_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
-const HEARTBEAT: std::ops::RangeInclusive<i16> = 1..=4;
-const LEAVE_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
-const DESCRIBE_GROUPS: std::ops::RangeInclusive<i16> = 0..=5;
+pub(super) const JOIN_GROUP: std::ops::RangeInclusive<i16> = 4..=9;
+pub(super) const SYNC_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
+pub(super) const HEARTBEAT: std::ops::RangeInclusive<i16> = 1..=4;
+pub(super) const LEAVE_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
+pub(super) const DESCRIBE_GROUPS: std::ops::RangeInclusive<i16> = 0..=5;
 
 const PROTOCOL_TYPE: &str = "consumer";
 const ASSIGNOR: &str = "range";

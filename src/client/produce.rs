@@ -18,8 +18,8 @@ use super::{codes, Client, Failure};
 use crate::error::Error;
 
 /// Produce versions this client reads (v3 is the oldest Kafka 4 accepts).
-const PRODUCE: std::ops::RangeInclusive<i16> = 3..=12;
-const INIT_PRODUCER_ID: std::ops::RangeInclusive<i16> = 0..=4;
+pub(super) const PRODUCE: std::ops::RangeInclusive<i16> = 3..=12;
+pub(super) const INIT_PRODUCER_ID: std::ops::RangeInclusive<i16> = 0..=4;
 
 #[derive(Debug, Clone)]
 pub struct ProduceSettings {
