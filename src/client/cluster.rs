@@ -10,17 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{ApiKey, MetadataRequest, TopicName};
-use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
-
 use super::conn::{garbled, Conn, Transport};
+use super::request::{ApiKey, MetadataRequest, Request};
 use super::wire::{Reader, Result as WireResult};
 use super::{codes, Failure, Options};
 use crate::error::{secs, Error};
 
 /// Metadata versions this client reads (v4 brings allow_auto_topic_creation).
-const METADATA: std::ops::RangeInclusive<i16> = 4..=12;
+pub(super) const METADATA: std::ops::RangeInclusive<i16> = 4..=12;
 
 #[derive(Debug, Clone)]
 pub(super) struct PartitionMeta {
@@ -251,7 +248,7 @@ impl<'a> Client<'a> {
     /// One request to node `node` at the highest version of `api` both sides speak within
     /// `versions`; `request` builds it for that version and `parse` reads the answer. `wait` is
     /// time the broker may hold the request on purpose.
-    pub(super) fn call_node<R: Encodable + HeaderVersion, T>(
+    pub(super) fn call_node<R: Request, T>(
         &mut self,
         node: i32,
         api: ApiKey,
@@ -330,17 +327,10 @@ impl<'a> Client<'a> {
     /// Asks for metadata: the open metadata connection first, then every other address in
     /// turn until one answers.
     fn ask_metadata(&mut self, topics: &[String]) -> Result<Parsed, Failure> {
-        let request = MetadataRequest::default()
-            .with_topics(Some(
-                topics
-                    .iter()
-                    .map(|t| {
-                        MetadataRequestTopic::default()
-                            .with_name(Some(TopicName(StrBytes::from_string(t.clone()))))
-                    })
-                    .collect(),
-            ))
-            .with_allow_auto_topic_creation(self.may_create(topics));
+        let request = MetadataRequest {
+            topics,
+            allow_auto_topic_creation: self.may_create(topics),
+        };
         let stop = self.stop;
         let ask = |conn: &mut Conn| -> Result<Parsed, Failure> {
             let version = conn.version(ApiKey::Metadata, METADATA)?;

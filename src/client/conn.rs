@@ -18,10 +18,7 @@ use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use kafka_protocol::messages::{ApiKey, RequestHeader};
-use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
-
+use super::request::{self, ApiKey, Request};
 use super::sasl::{self, Mechanism};
 use super::wire::Reader;
 use super::{Failure, Login, Options, Security};
@@ -110,10 +107,10 @@ pub struct Conn {
     /// (api key, min, max) as the broker offers them.
     offered: Vec<(i16, i16, i16)>,
     correlation: i32,
-    client_id: StrBytes,
+    client_id: String,
     request_timeout: Duration,
     max_frame: usize,
-    out: BytesMut,
+    out: Vec<u8>,
     frame: Vec<u8>,
     /// Set when a call ended before its answer was read (a stop request): the answer may
     /// still arrive, so the connection cannot carry another request.
@@ -181,10 +178,10 @@ impl Conn {
             addr: addr.to_string(),
             offered: Vec::new(),
             correlation: 0,
-            client_id: StrBytes::from_string(options.client_id.clone()),
+            client_id: options.client_id.clone(),
             request_timeout: options.request_timeout,
             max_frame: options.max_response_bytes,
-            out: BytesMut::with_capacity(64 * 1024),
+            out: Vec::with_capacity(64 * 1024),
             frame: Vec::new(),
             broken: false,
             logged_in: false,
@@ -219,8 +216,7 @@ impl Conn {
         let addr = self.addr.clone();
         let mechanism = login.mechanism.name();
         let version = self.version(ApiKey::SaslHandshake, 1..=1)?;
-        let request = kafka_protocol::messages::SaslHandshakeRequest::default()
-            .with_mechanism(StrBytes::from_static_str(mechanism));
+        let request = request::SaslHandshakeRequest { mechanism };
         let body = self.call(
             ApiKey::SaslHandshake,
             &request,
@@ -294,8 +290,7 @@ impl Conn {
         stop: &AtomicBool,
     ) -> Result<Vec<u8>, Failure> {
         let addr = self.addr.clone();
-        let request = kafka_protocol::messages::SaslAuthenticateRequest::default()
-            .with_auth_bytes(bytes::Bytes::from(token));
+        let request = request::SaslAuthenticateRequest { auth_bytes: &token };
         let body = self.call(
             ApiKey::SaslAuthenticate,
             &request,
@@ -333,7 +328,7 @@ impl Conn {
     }
 
     fn api_versions(&mut self, stop: &AtomicBool) -> Result<(), Failure> {
-        let request = kafka_protocol::messages::ApiVersionsRequest::default();
+        let request = request::ApiVersionsRequest;
         let addr = self.addr.clone();
         let body = self.call(ApiKey::ApiVersions, &request, 0, Duration::ZERO, stop)?;
         let (error, offered) =
@@ -376,7 +371,7 @@ impl Conn {
     /// Sends `request` at `version` and returns the response body (after its header). `wait` is
     /// time the broker may hold the request on purpose (a fetch's max wait), added to the
     /// request timeout.
-    pub fn call<R: Encodable + HeaderVersion>(
+    pub fn call<R: Request>(
         &mut self,
         api: ApiKey,
         request: &R,
@@ -431,7 +426,7 @@ impl Conn {
     }
 
     /// Sends a request that gets no answer (a produce with acks=0).
-    pub fn send_only<R: Encodable + HeaderVersion>(
+    pub fn send_only<R: Request>(
         &mut self,
         api: ApiKey,
         request: &R,
@@ -440,31 +435,22 @@ impl Conn {
         self.send(api, request, version).map(|_| ())
     }
 
-    fn send<R: Encodable + HeaderVersion>(
-        &mut self,
-        api: ApiKey,
-        request: &R,
-        version: i16,
-    ) -> Result<i32, Failure> {
+    fn send<R: Request>(&mut self, api: ApiKey, request: &R, version: i16) -> Result<i32, Failure> {
         self.correlation = self.correlation.wrapping_add(1);
-        let header = RequestHeader::default()
-            .with_request_api_key(api as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(self.correlation)
-            .with_client_id(Some(self.client_id.clone()));
-        self.out.clear();
-        self.out.extend_from_slice(&[0; 4]);
-        header
-            .encode(&mut self.out, R::header_version(version))
-            .and_then(|()| request.encode(&mut self.out, version))
-            .map_err(|e| {
-                Failure::Fatal(Error::Broker {
-                    what: format!("encoding a {api:?} v{version} request"),
-                    cause: e.to_string(),
-                })
-            })?;
-        let size = (self.out.len() - 4) as i32;
-        self.out[..4].copy_from_slice(&size.to_be_bytes());
+        request::frame(
+            &mut self.out,
+            api,
+            version,
+            self.correlation,
+            &self.client_id,
+            request,
+        )
+        .map_err(|e| {
+            Failure::Fatal(Error::Broker {
+                what: format!("encoding a {api:?} v{version} request"),
+                cause: e.to_string(),
+            })
+        })?;
         let _ = self
             .stream
             .tcp()

@@ -8,19 +8,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::{ApiKey, FetchRequest, ListOffsetsRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
-
 use super::conn::garbled;
+use super::request::{ApiKey, FetchPartition, FetchRequest, ListOffsetsRequest};
 use super::wire::{Reader, Result as WireResult};
 use super::{codes, Client, Failure};
 use crate::error::Error;
 
 /// Fetch versions this client reads (v4 brings transactions; v13 would switch to topic ids).
-const FETCH: std::ops::RangeInclusive<i16> = 4..=12;
-const LIST_OFFSETS: std::ops::RangeInclusive<i16> = 1..=7;
+pub(super) const FETCH: std::ops::RangeInclusive<i16> = 4..=12;
+pub(super) const LIST_OFFSETS: std::ops::RangeInclusive<i16> = 1..=7;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isolation {
@@ -135,25 +131,21 @@ impl Client<'_> {
         let conn = self.node(node)?;
         let version = conn.version(ApiKey::Fetch, FETCH)?;
         let total: i64 = parts.iter().map(|p| i64::from(p.max_bytes)).sum();
-        let request = FetchRequest::default()
-            .with_max_wait_ms(settings.wait.as_millis().min(i32::MAX as u128) as i32)
-            .with_min_bytes(settings.min_bytes)
-            .with_max_bytes(total.min(limit as i64 - 65536).max(1) as i32)
-            .with_isolation_level(settings.isolation.level())
-            .with_session_epoch(-1)
-            .with_topics(vec![FetchTopic::default()
-                .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
-                .with_partitions(
-                    parts
-                        .iter()
-                        .map(|p| {
-                            FetchPartition::default()
-                                .with_partition(p.partition)
-                                .with_fetch_offset(p.offset)
-                                .with_partition_max_bytes(p.max_bytes)
-                        })
-                        .collect(),
-                )]);
+        let request = FetchRequest {
+            max_wait_ms: settings.wait.as_millis().min(i32::MAX as u128) as i32,
+            min_bytes: settings.min_bytes,
+            max_bytes: total.min(limit as i64 - 65536).max(1) as i32,
+            isolation_level: settings.isolation.level(),
+            topic,
+            partitions: parts
+                .iter()
+                .map(|p| FetchPartition {
+                    partition: p.partition,
+                    fetch_offset: p.offset,
+                    partition_max_bytes: p.max_bytes,
+                })
+                .collect(),
+        };
         let addr = conn.addr.clone();
         let body = conn.call(ApiKey::Fetch, &request, version, settings.wait, stop)?;
         let answers = parse_fetch(body, version).map_err(|e| garbled(&addr, ApiKey::Fetch, e))?;
@@ -202,21 +194,12 @@ impl Client<'_> {
                 let stop = c.stop;
                 let conn = c.node(node)?;
                 let version = conn.version(ApiKey::ListOffsets, LIST_OFFSETS)?;
-                let request = ListOffsetsRequest::default()
-                    .with_replica_id((-1).into())
-                    .with_isolation_level(isolation.level())
-                    .with_topics(vec![ListOffsetsTopic::default()
-                        .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-                        .with_partitions(
-                            parts
-                                .iter()
-                                .map(|&p| {
-                                    ListOffsetsPartition::default()
-                                        .with_partition_index(p)
-                                        .with_timestamp(timestamp)
-                                })
-                                .collect(),
-                        )]);
+                let request = ListOffsetsRequest {
+                    isolation_level: isolation.level(),
+                    topic,
+                    partitions: &parts,
+                    timestamp,
+                };
                 let addr = conn.addr.clone();
                 let body =
                     conn.call(ApiKey::ListOffsets, &request, version, Duration::ZERO, stop)?;

@@ -5,24 +5,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use kafka_protocol::messages::offset_commit_request::{
-    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
-};
-use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
-use kafka_protocol::messages::{
-    ApiKey, FindCoordinatorRequest, GroupId, OffsetCommitRequest, OffsetFetchRequest, TopicName,
-};
-use kafka_protocol::protocol::StrBytes;
-
 use super::conn::garbled;
 use super::membership::Member;
+use super::request::{ApiKey, FindCoordinatorRequest, OffsetCommitRequest, OffsetFetchRequest};
 use super::wire::{Reader, Result as WireResult};
 use super::{codes, Client, Failure};
 use crate::error::Error;
 
-const FIND_COORDINATOR: std::ops::RangeInclusive<i16> = 1..=3;
-const OFFSET_FETCH: std::ops::RangeInclusive<i16> = 1..=7;
-const OFFSET_COMMIT: std::ops::RangeInclusive<i16> = 2..=8;
+pub(super) const FIND_COORDINATOR: std::ops::RangeInclusive<i16> = 1..=3;
+pub(super) const OFFSET_FETCH: std::ops::RangeInclusive<i16> = 1..=7;
+pub(super) const OFFSET_COMMIT: std::ops::RangeInclusive<i16> = 2..=8;
 
 impl Client<'_> {
     pub(super) fn forget_coordinator(&mut self) {
@@ -39,8 +31,7 @@ impl Client<'_> {
         let stop = self.stop;
         let conn = self.any_conn()?;
         let version = conn.version(ApiKey::FindCoordinator, FIND_COORDINATOR)?;
-        let request =
-            FindCoordinatorRequest::default().with_key(StrBytes::from_string(group.to_string()));
+        let request = FindCoordinatorRequest { key: group };
         let addr = conn.addr.clone();
         let body = conn.call(
             ApiKey::FindCoordinator,
@@ -85,13 +76,11 @@ impl Client<'_> {
             &format!("fetching committed offsets of group '{group}'"),
             |c| {
                 let node = c.coordinator_node(group)?;
-                let request = |version| {
-                    OffsetFetchRequest::default()
-                        .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
-                        .with_topics(Some(vec![OffsetFetchRequestTopic::default()
-                            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-                            .with_partition_indexes(partitions.to_vec())]))
-                        .with_require_stable(version >= 7)
+                let request = |version| OffsetFetchRequest {
+                    group_id: group,
+                    topic,
+                    partitions,
+                    require_stable: version >= 7,
                 };
                 let (error, answers) = c.call_node(
                     node,
@@ -128,28 +117,15 @@ impl Client<'_> {
     ) -> Result<bool, Error> {
         self.retry(&format!("committing offsets of group '{group}'"), |c| {
             let node = c.coordinator_node(group)?;
-            let request = |version| {
-                OffsetCommitRequest::default()
-                    .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
-                    .with_generation_id_or_member_epoch(member.map_or(-1, |m| m.generation))
-                    .with_member_id(member.map(Member::id).unwrap_or_default())
-                    .with_group_instance_id(
-                        member
-                            .and_then(Member::instance_id)
-                            .filter(|_| version >= 7),
-                    )
-                    .with_topics(vec![OffsetCommitRequestTopic::default()
-                        .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-                        .with_partitions(
-                            offsets
-                                .iter()
-                                .map(|&(p, o)| {
-                                    OffsetCommitRequestPartition::default()
-                                        .with_partition_index(p)
-                                        .with_committed_offset(o)
-                                })
-                                .collect(),
-                        )])
+            let request = |version| OffsetCommitRequest {
+                group_id: group,
+                generation_id_or_member_epoch: member.map_or(-1, |m| m.generation),
+                member_id: member.map(Member::id).unwrap_or_default(),
+                group_instance_id: member
+                    .and_then(Member::instance_id)
+                    .filter(|_| version >= 7),
+                topic,
+                offsets,
             };
             let answers = c.call_node(
                 node,

@@ -8,25 +8,19 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
-use kafka_protocol::messages::leave_group_request::MemberIdentity;
-use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
-use kafka_protocol::messages::{
-    ApiKey, DescribeGroupsRequest, GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest,
-    SyncGroupRequest,
+use super::request::{
+    ApiKey, DescribeGroupsRequest, HeartbeatRequest, JoinGroupProtocol, JoinGroupRequest,
+    LeaveGroupRequest, SyncGroupRequest,
 };
-use kafka_protocol::protocol::StrBytes;
-
 use super::wire::{Reader, Result as WireResult, WireError};
 use super::{codes, Client, Failure};
 use crate::error::Error;
 
-const JOIN_GROUP: std::ops::RangeInclusive<i16> = 4..=9;
-const SYNC_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
-const HEARTBEAT: std::ops::RangeInclusive<i16> = 1..=4;
-const LEAVE_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
-const DESCRIBE_GROUPS: std::ops::RangeInclusive<i16> = 0..=5;
+pub(super) const JOIN_GROUP: std::ops::RangeInclusive<i16> = 4..=9;
+pub(super) const SYNC_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
+pub(super) const HEARTBEAT: std::ops::RangeInclusive<i16> = 1..=4;
+pub(super) const LEAVE_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
+pub(super) const DESCRIBE_GROUPS: std::ops::RangeInclusive<i16> = 0..=5;
 
 const PROTOCOL_TYPE: &str = "consumer";
 const ASSIGNOR: &str = "range";
@@ -55,16 +49,16 @@ pub struct Member {
 }
 
 impl Member {
-    pub(super) fn group_id(&self) -> GroupId {
-        GroupId(StrBytes::from_string(self.group.clone()))
+    pub(super) fn group_id(&self) -> &str {
+        &self.group
     }
 
-    pub(super) fn id(&self) -> StrBytes {
-        StrBytes::from_string(self.member_id.clone())
+    pub(super) fn id(&self) -> &str {
+        &self.member_id
     }
 
-    pub(super) fn instance_id(&self) -> Option<StrBytes> {
-        self.settings.instance_id.clone().map(StrBytes::from_string)
+    pub(super) fn instance_id(&self) -> Option<&str> {
+        self.settings.instance_id.as_deref()
     }
 
     pub fn new(group: &str, settings: GroupSettings) -> Member {
@@ -130,17 +124,17 @@ impl Client<'_> {
         topic: &str,
     ) -> Result<Option<(bool, Vec<(String, Option<String>, Vec<u8>)>)>, Failure> {
         let node = self.coordinator_node(&member.group)?;
-        let request = |_| {
-            JoinGroupRequest::default()
-                .with_group_id(member.group_id())
-                .with_session_timeout_ms(millis(member.settings.session_timeout))
-                .with_rebalance_timeout_ms(millis(member.settings.max_poll_interval))
-                .with_member_id(member.id())
-                .with_group_instance_id(member.instance_id())
-                .with_protocol_type(StrBytes::from_static_str(PROTOCOL_TYPE))
-                .with_protocols(vec![JoinGroupRequestProtocol::default()
-                    .with_name(StrBytes::from_static_str(ASSIGNOR))
-                    .with_metadata(Bytes::from(subscription(topic)))])
+        let request = |_| JoinGroupRequest {
+            group_id: member.group_id(),
+            session_timeout_ms: millis(member.settings.session_timeout),
+            rebalance_timeout_ms: millis(member.settings.max_poll_interval),
+            member_id: member.id(),
+            group_instance_id: member.instance_id(),
+            protocol_type: PROTOCOL_TYPE,
+            protocols: vec![JoinGroupProtocol {
+                name: ASSIGNOR,
+                metadata: subscription(topic),
+            }],
         };
         // A join may wait for the other members to rejoin, up to the rebalance timeout.
         let joined = self.call_node(
@@ -176,24 +170,14 @@ impl Client<'_> {
         assignments: &[(String, Vec<u8>)],
     ) -> Result<Option<Vec<u8>>, Failure> {
         let node = self.coordinator_node(&member.group)?;
-        let request = |_| {
-            SyncGroupRequest::default()
-                .with_group_id(member.group_id())
-                .with_generation_id(member.generation)
-                .with_member_id(member.id())
-                .with_group_instance_id(member.instance_id())
-                .with_protocol_type(Some(StrBytes::from_static_str(PROTOCOL_TYPE)))
-                .with_protocol_name(Some(StrBytes::from_static_str(ASSIGNOR)))
-                .with_assignments(
-                    assignments
-                        .iter()
-                        .map(|(id, a)| {
-                            SyncGroupRequestAssignment::default()
-                                .with_member_id(StrBytes::from_string(id.clone()))
-                                .with_assignment(Bytes::from(a.clone()))
-                        })
-                        .collect(),
-                )
+        let request = |_| SyncGroupRequest {
+            group_id: member.group_id(),
+            generation_id: member.generation,
+            member_id: member.id(),
+            group_instance_id: member.instance_id(),
+            protocol_type: Some(PROTOCOL_TYPE),
+            protocol_name: Some(ASSIGNOR),
+            assignments,
         };
         let (error, assignment) = self.call_node(
             node,
@@ -231,12 +215,11 @@ impl Client<'_> {
         let what = format!("sending a heartbeat to group '{}'", member.group);
         let error = self.retry(&what, |c| {
             let node = c.coordinator_node(&member.group)?;
-            let request = |_| {
-                HeartbeatRequest::default()
-                    .with_group_id(member.group_id())
-                    .with_generation_id(member.generation)
-                    .with_member_id(member.id())
-                    .with_group_instance_id(member.instance_id())
+            let request = |_| HeartbeatRequest {
+                group_id: member.group_id(),
+                generation_id: member.generation,
+                member_id: member.id(),
+                group_instance_id: member.instance_id(),
             };
             let error = c.call_node(
                 node,
@@ -278,10 +261,9 @@ impl Client<'_> {
         let what = format!("leaving group '{}'", member.group);
         self.retry(&what, |c| {
             let node = c.coordinator_node(&member.group)?;
-            let request = |_| {
-                LeaveGroupRequest::default()
-                    .with_group_id(member.group_id())
-                    .with_members(vec![MemberIdentity::default().with_member_id(member.id())])
+            let request = |_| LeaveGroupRequest {
+                group_id: member.group_id(),
+                member_id: member.id(),
             };
             // Leaving is best done; what the coordinator answers changes nothing here.
             c.call_node(
@@ -300,10 +282,7 @@ impl Client<'_> {
     pub fn owners(&mut self, group: &str, topic: &str) -> Result<HashMap<i32, String>, Error> {
         self.retry(&format!("describing group '{group}'"), |c| {
             let node = c.coordinator_node(group)?;
-            let request = |_| {
-                DescribeGroupsRequest::default()
-                    .with_groups(vec![GroupId(StrBytes::from_string(group.to_string()))])
-            };
+            let request = |_| DescribeGroupsRequest { group };
             let (error, members) = c.call_node(
                 node,
                 ApiKey::DescribeGroups,

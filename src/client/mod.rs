@@ -1,10 +1,10 @@
 //! Our own small blocking Kafka client: std sockets, one request in flight per connection, no
-//! async runtime, no C library. Requests are encoded with the `kafka-protocol` crate (generated
-//! from Apache Kafka's schemas); responses are read by the bounded decoders in [`wire`] and each
-//! API's module; record batches by [`records`].
+//! async runtime, no C library. Requests are encoded by [`request`] (from Apache Kafka's
+//! schemas); responses are read by the bounded decoders in [`wire`] and each API's module;
+//! record batches by [`records`].
 //!
-//! This folder is the one seam to the wire: nothing outside it names a `kafka_protocol` type. The
-//! producer and consumer speak in topics, partitions, offsets and records.
+//! This folder is the one seam to the wire: nothing outside it knows the protocol. The producer
+//! and consumer speak in topics, partitions, offsets and records.
 //!
 //! Every wait is a named setting in [`Options`]; every retriable failure (a lost connection, a
 //! moved leader or coordinator, a timeout) goes through one policy, [`Client::retry`]: fresh
@@ -20,6 +20,7 @@ mod group;
 mod membership;
 mod produce;
 pub mod records;
+mod request;
 mod sasl;
 #[cfg(feature = "tls")]
 mod tls;

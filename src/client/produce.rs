@@ -6,20 +6,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, ProduceRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
-
 use super::conn::garbled;
 use super::records::{self, Compression, OutRecord, ProducerIds};
+use super::request::{ApiKey, InitProducerIdRequest, ProducePartition, ProduceRequest};
 use super::wire::{Reader, Result as WireResult};
 use super::{codes, Client, Failure};
 use crate::error::Error;
 
 /// Produce versions this client reads (v3 is the oldest Kafka 4 accepts).
-const PRODUCE: std::ops::RangeInclusive<i16> = 3..=12;
-const INIT_PRODUCER_ID: std::ops::RangeInclusive<i16> = 0..=4;
+pub(super) const PRODUCE: std::ops::RangeInclusive<i16> = 3..=12;
+pub(super) const INIT_PRODUCER_ID: std::ops::RangeInclusive<i16> = 0..=4;
 
 #[derive(Debug, Clone)]
 pub struct ProduceSettings {
@@ -64,7 +60,7 @@ struct Pending {
     partition: i32,
     /// Indices into the caller's records, in order.
     records: Vec<usize>,
-    batch: Bytes,
+    batch: Vec<u8>,
 }
 
 impl Client<'_> {
@@ -74,9 +70,9 @@ impl Client<'_> {
             let stop = c.stop;
             let conn = c.any_conn()?;
             let version = conn.version(ApiKey::InitProducerId, INIT_PRODUCER_ID)?;
-            let request = InitProducerIdRequest::default()
-                .with_transactional_id(None)
-                .with_transaction_timeout_ms(i32::MAX);
+            let request = InitProducerIdRequest {
+                transaction_timeout_ms: i32::MAX,
+            };
             let addr = conn.addr.clone();
             let body = conn.call(
                 ApiKey::InitProducerId,
@@ -327,7 +323,7 @@ impl Client<'_> {
             pending.push(Pending {
                 partition,
                 records: indices,
-                batch: Bytes::from(out),
+                batch: out,
             });
         }
         Ok(pending)
@@ -344,22 +340,18 @@ impl Client<'_> {
         let stop = self.stop;
         let conn = self.node(node)?;
         let version = conn.version(ApiKey::Produce, PRODUCE)?;
-        let request = ProduceRequest::default()
-            .with_transactional_id(None)
-            .with_acks(settings.acks)
-            .with_timeout_ms(settings.ack_timeout.as_millis().min(i32::MAX as u128) as i32)
-            .with_topic_data(vec![TopicProduceData::default()
-                .with_name(TopicName(StrBytes::from_string(topic.to_string())))
-                .with_partition_data(
-                    parts
-                        .iter()
-                        .map(|p| {
-                            PartitionProduceData::default()
-                                .with_index(p.partition)
-                                .with_records(Some(p.batch.clone()))
-                        })
-                        .collect(),
-                )]);
+        let request = ProduceRequest {
+            acks: settings.acks,
+            timeout_ms: settings.ack_timeout.as_millis().min(i32::MAX as u128) as i32,
+            topic,
+            partitions: parts
+                .iter()
+                .map(|p| ProducePartition {
+                    index: p.partition,
+                    records: &p.batch,
+                })
+                .collect(),
+        };
         if settings.acks == 0 {
             conn.send_only(ApiKey::Produce, &request, version)?;
             return Ok(parts

@@ -1,6 +1,6 @@
 //! A bounded reader for the responses the client decodes.
 //!
-//! Requests are encoded with the `kafka-protocol` crate; responses are read here instead, because
+//! Requests are encoded by [`super::request`]; responses are read here, with care, because
 //! every byte from the network is untrusted: an array count is checked against the bytes left
 //! before anything is allocated, a string or bytes length against the same, and every read that
 //! runs past the end is an error, never a panic. Values borrow from the frame.

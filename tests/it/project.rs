@@ -213,7 +213,8 @@ fn rust_files(dir: &str) -> Vec<(String, String)> {
     out
 }
 
-/// One seam to the wire: only `src/client/` names the codec crate's types, and only the
+/// One seam to the wire: nothing outside `src/client/` names a wire type, the client encodes
+/// its own requests (`kafka-protocol` only checks them, as a dev-dependency), and only the
 /// binaries end the process.
 #[test]
 fn only_the_client_names_the_wire_codec_and_only_binaries_exit() {
@@ -227,11 +228,27 @@ fn only_the_client_names_the_wire_codec_and_only_binaries_exit() {
         codec.is_empty(),
         "kafka_protocol named outside src/client/: {codec:?}"
     );
+    let manifest = util::read_file(&util::project_dir().join("Cargo.toml"));
+    let normal = manifest
+        .split("\n[dependencies]\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n[").next())
+        .expect("a [dependencies] table in Cargo.toml");
     assert!(
-        files
-            .iter()
-            .any(|(p, t)| p.starts_with("src/client/") && t.contains("kafka_protocol::")),
-        "the client is built on kafka-protocol"
+        !normal.contains("kafka-protocol") && !normal.contains("anyhow"),
+        "kafka-protocol (or anyhow) is a normal dependency again: {normal}"
+    );
+    let checks: Vec<&str> = files
+        .iter()
+        .filter(|(path, text)| {
+            path != "src/client/request/tests.rs" && text.contains("kafka_protocol")
+        })
+        .map(|(path, _)| path.as_str())
+        .collect();
+    assert!(
+        checks.is_empty(),
+        "the client encodes its own requests: only their unit tests \
+         (src/client/request/tests.rs) may name kafka_protocol, not {checks:?}"
     );
     let exits: Vec<&str> = files
         .iter()
