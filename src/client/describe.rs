@@ -5,15 +5,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use kafka_protocol::messages::{ApiKey, ConsumerGroupDescribeRequest, GroupId};
-use kafka_protocol::protocol::StrBytes;
-
+use super::request::{ApiKey, ConsumerGroupDescribeRequest};
 use super::wire::{Reader, Result as WireResult, WireError};
 use super::{codes, Client};
 use crate::error::Error;
 
 /// ConsumerGroupDescribe versions this client reads (v1 adds the member type).
-const CONSUMER_GROUP_DESCRIBE: std::ops::RangeInclusive<i16> = 0..=1;
+pub(super) const CONSUMER_GROUP_DESCRIBE: std::ops::RangeInclusive<i16> = 0..=1;
 
 /// A member and its partitions of each topic, by topic name.
 type DescribedMember = (String, Vec<(String, Vec<i32>)>);
@@ -34,10 +32,7 @@ impl Client<'_> {
             if offered.is_err() {
                 return Ok(HashMap::new());
             }
-            let request = |_| {
-                ConsumerGroupDescribeRequest::default()
-                    .with_group_ids(vec![GroupId(StrBytes::from_string(group.to_string()))])
-            };
+            let request = |_| ConsumerGroupDescribeRequest { group };
             let (error, members) = c.call_node(
                 node,
                 ApiKey::ConsumerGroupDescribe,

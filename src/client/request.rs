@@ -33,6 +33,7 @@ pub enum ApiKey {
     ApiVersions = 18,
     InitProducerId = 22,
     SaslAuthenticate = 36,
+    ConsumerGroupDescribe = 69,
 }
 
 impl ApiKey {
@@ -54,6 +55,7 @@ impl ApiKey {
             ApiKey::ApiVersions => 3,
             ApiKey::InitProducerId => 2,
             ApiKey::SaslAuthenticate => 2,
+            ApiKey::ConsumerGroupDescribe => 0,
             // SaslHandshake has no flexible version.
             ApiKey::SaslHandshake => return false,
         };
@@ -679,6 +681,21 @@ impl Request for DescribeGroupsRequest<'_> {
         if version >= 3 {
             w.bool(false); // include_authorized_operations
         }
+        w.tags();
+        Ok(())
+    }
+}
+
+/// ConsumerGroupDescribe (KIP-848) of one group, without authorized operations.
+pub struct ConsumerGroupDescribeRequest<'a> {
+    pub group: &'a str,
+}
+
+impl Request for ConsumerGroupDescribeRequest<'_> {
+    fn encode(&self, w: &mut Writer<'_>, _version: i16) -> Result {
+        w.array(1)?;
+        w.string(self.group)?;
+        w.bool(false); // include_authorized_operations
         w.tags();
         Ok(())
     }

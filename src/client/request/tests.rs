@@ -11,7 +11,7 @@ use kafka_protocol::messages as kp;
 use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
 
 use super::*;
-use crate::client::{cluster, fetch, group, membership, produce};
+use crate::client::{cluster, describe, fetch, group, membership, produce};
 
 const CLIENT_ID: &str = "order-consumer-7";
 const CORRELATION: i32 = 0x0102_0304;
@@ -66,7 +66,7 @@ fn check<T: Encodable + HeaderVersion, O: Request>(
     }
 }
 
-const ALL: [ApiKey; 16] = [
+const ALL: [ApiKey; 17] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -83,6 +83,7 @@ const ALL: [ApiKey; 16] = [
     ApiKey::ApiVersions,
     ApiKey::InitProducerId,
     ApiKey::SaslAuthenticate,
+    ApiKey::ConsumerGroupDescribe,
 ];
 
 #[test]
@@ -426,6 +427,19 @@ fn membership() {
                 kp::DescribeGroupsRequest::default()
                     .with_groups(vec![kp::GroupId(s("orders-app"))]),
                 DescribeGroupsRequest {
+                    group: "orders-app",
+                },
+            )
+        },
+    );
+    check(
+        ApiKey::ConsumerGroupDescribe,
+        describe::CONSUMER_GROUP_DESCRIBE,
+        |_, _| {
+            (
+                kp::ConsumerGroupDescribeRequest::default()
+                    .with_group_ids(vec![kp::GroupId(s("orders-app"))]),
+                ConsumerGroupDescribeRequest {
                     group: "orders-app",
                 },
             )
