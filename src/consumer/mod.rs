@@ -9,101 +9,38 @@
 //! re-reads at most that batch. A bad record never blocks its partition: when its dead letter is
 //! refused, a shortened one goes instead, and when even that is refused, the record is logged
 //! and skipped.
+//!
+//! The poll and commit loop lives here; reading a fetched partition in [`read`], dead letters in
+//! [`dead_letters`], `--stats` figures in [`figures`], `--lag` in [`lag`], the summary in
+//! [`summary`].
+
+mod dead_letters;
+mod figures;
+mod lag;
+mod read;
+mod summary;
+
+pub use lag::lag;
+pub use summary::Summary;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{self, Write};
+use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use serde::Serialize;
-
-use crate::client::records::{self, Batches, ControlType, Limits};
 use crate::client::{
-    codes, Client, Compression, End, FetchSettings, GroupSettings, Heartbeat,
-    Isolation as ClientIsolation, Member, Outgoing, Position, ProduceSettings,
+    codes, Client, End, FetchSettings, GroupSettings, Heartbeat, Isolation as ClientIsolation,
+    Member, Position,
 };
 use crate::config::{ConsumerConfig, Format, Isolation, Start, MAX_FETCH_BYTES};
-use crate::dead_letter::Envelope;
 use crate::error::{output_closed, secs, Error};
-use crate::order::{check_key, Order};
-use crate::partition;
 use crate::producer::client_options;
-use crate::stats::{Figure, Figures, Kind, PartitionFigures, Progress, Reporter};
+use crate::stats::{PartitionFigures, Progress, Reporter};
 
 /// Largest decompressed batch accepted: Kafka's batches are at most message.max.bytes.
 const MAX_DECOMPRESSED: usize = MAX_FETCH_BYTES as usize;
 /// Largest response frame: what the fetch asks for, plus room for one oversized batch.
 const MAX_FRAME: usize = 100 << 20;
-/// Bytes of the original payload a shortened dead letter keeps.
-const SHORT_PREFIX: usize = 1024;
-
-/// What a run did, for the summary on stderr.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Summary {
-    pub received: u64,
-    pub invalid: u64,
-    pub dead_lettered: u64,
-    /// Invalid records whose dead letter had to be shortened to be accepted.
-    pub shortened: u64,
-    /// Invalid records no dead letter could be published for: logged and skipped.
-    pub skipped: u64,
-    /// Last processed offset per partition.
-    pub last_offsets: BTreeMap<i32, i64>,
-    /// `Some(group)` when offsets were committed to a group.
-    pub group: Option<String>,
-}
-
-impl Summary {
-    /// The summary as one JSON object (for `--format json`).
-    pub fn json(&self, topic: &str) -> String {
-        let last: BTreeMap<String, i64> = self
-            .last_offsets
-            .iter()
-            .map(|(p, o)| (p.to_string(), *o))
-            .collect();
-        serde_json::json!({
-            "type": "summary",
-            "topic": topic,
-            "received": self.received,
-            "invalid": self.invalid,
-            "dead_lettered": self.dead_lettered,
-            "shortened": self.shortened,
-            "skipped": self.skipped,
-            "last_offsets": last,
-            "group": self.group,
-            "text": self.line(topic),
-        })
-        .to_string()
-    }
-
-    pub fn line(&self, topic: &str) -> String {
-        let offsets: Vec<String> = self
-            .last_offsets
-            .iter()
-            .map(|(p, o)| format!("{topic}/{p}={o}"))
-            .collect();
-        let offsets = if offsets.is_empty() {
-            "none".to_string()
-        } else {
-            offsets.join(" ")
-        };
-        let commits = match &self.group {
-            Some(group) => format!("committed to group '{group}'"),
-            None => "manual assignment, nothing committed".to_string(),
-        };
-        let mut dead = format!("dead-lettered {}", self.dead_lettered);
-        if self.shortened > 0 {
-            dead += &format!(" ({} shortened)", self.shortened);
-        }
-        if self.skipped > 0 {
-            dead += &format!(", skipped {} (no dead letter possible)", self.skipped);
-        }
-        format!(
-            "received {}, invalid {}, {dead}; last offsets: {offsets}; {commits}",
-            self.received, self.invalid
-        )
-    }
-}
 
 /// Runs the consumer until `stop` is set, `--max-messages` is reached, `--idle-timeout` passes
 /// with nothing new, or stdout closes. Orders go to `out`.
@@ -115,66 +52,6 @@ pub fn run(
     let mut summary = Summary::default();
     let result = consume(config, out, stop, &mut summary);
     (summary, result)
-}
-
-#[derive(Serialize)]
-struct JsonLag<'a> {
-    topic: &'a str,
-    group: &'a str,
-    partition: i32,
-    committed: Option<i64>,
-    end: i64,
-    lag: i64,
-    owner: Option<&'a str>,
-}
-
-/// `--lag`: the group's committed offset, the log-end offset and the lag of every partition,
-/// and the member that owns it when the group has members. Reads nothing, commits nothing.
-pub fn lag(config: &ConsumerConfig, out: &mut dyn Write, stop: &AtomicBool) -> Result<(), Error> {
-    let topic = config.topic.as_str();
-    let group = config.group.as_str();
-    let options = client_options(&config.connection, "order-consumer", MAX_FRAME, &[]);
-    let mut client = Client::connect(options, &[topic], stop)?;
-    let partitions = match config.partitions.is_empty() {
-        true => client.partitions(topic)?,
-        false => config.partitions.clone(),
-    };
-    let committed = client.committed(group, topic, &partitions)?;
-    let ends = client.list_offsets(
-        topic,
-        &partitions,
-        End::Latest,
-        ClientIsolation::ReadCommitted,
-    )?;
-    let owners = client.owners(group, topic)?;
-    let mut text = String::new();
-    for p in partitions {
-        let end = ends[&p];
-        let done = committed.get(&p).copied();
-        let lag = end - done.unwrap_or(0);
-        let owner = owners.get(&p).map(String::as_str);
-        match config.format {
-            Format::Human => text.push_str(&format!(
-                "{topic}/{p}: committed {}, end {end}, lag {lag}, owner {}\n",
-                done.map_or("none".to_string(), |o| o.to_string()),
-                owner.unwrap_or("none")
-            )),
-            Format::Json => {
-                let line = JsonLag {
-                    topic,
-                    group,
-                    partition: p,
-                    committed: done,
-                    end,
-                    lag,
-                    owner,
-                };
-                text.push_str(&serde_json::to_string(&line).expect("a lag line serializes"));
-                text.push('\n');
-            }
-        }
-    }
-    say(out, text.trim_end())
 }
 
 fn consume(
@@ -281,16 +158,6 @@ struct Fetched {
     out_of_range: bool,
     aborted: Vec<(i64, i64)>,
     records: Vec<u8>,
-}
-
-#[derive(Serialize)]
-struct JsonRecord<'a> {
-    topic: &'a str,
-    partition: i32,
-    offset: i64,
-    key: Option<String>,
-    key_encoding: Option<&'static str>,
-    order: &'a Order,
 }
 
 impl Consumer<'_, '_> {
@@ -580,63 +447,6 @@ impl Consumer<'_, '_> {
         Ok(None)
     }
 
-    fn partition_figures(&self) -> Vec<PartitionFigures> {
-        self.positions
-            .iter()
-            .map(|(&partition, &position)| PartitionFigures {
-                partition,
-                position,
-                committed: self.committed.get(&partition).copied(),
-                high_watermark: self.high_watermarks.get(&partition).copied(),
-            })
-            .collect()
-    }
-
-    /// Writes one `--stats` report; one that cannot be written is a warning.
-    fn report(&mut self) {
-        let counter = |name, help, value: u64| Figure {
-            name,
-            help,
-            kind: Kind::Counter,
-            value: value as f64,
-        };
-        let figures = Figures {
-            role: "consumer",
-            topic: &self.config.topic,
-            figures: vec![
-                counter("received", "valid orders printed", self.summary.received),
-                counter(
-                    "invalid",
-                    "records that are not orders",
-                    self.summary.invalid,
-                ),
-                counter(
-                    "dead_lettered",
-                    "dead letters the broker acknowledged",
-                    self.summary.dead_lettered,
-                ),
-                counter(
-                    "skipped",
-                    "invalid records no dead letter could be published for",
-                    self.summary.skipped,
-                ),
-                counter("commits", "offset commits the group accepted", self.commits),
-                counter(
-                    "retries",
-                    "attempts repeated after a failure",
-                    self.client.retries(),
-                ),
-            ],
-            partitions: self.partition_figures(),
-        };
-        if let Some(reporter) = &self.reporter {
-            self.progress.clear();
-            if let Err(e) = reporter.write(&figures) {
-                log::warn!("cannot write the stats: {e}");
-            }
-        }
-    }
-
     /// Counts a failed fetch per partition under the retry policy: a pause, then another round;
     /// a partition that keeps failing ends the run with its cause.
     fn retry_partitions(&mut self, retry: Vec<(i32, String)>) -> Result<(), Error> {
@@ -678,240 +488,6 @@ impl Consumer<'_, '_> {
             self.positions[&partition]
         );
         self.positions.insert(partition, offset);
-        Ok(())
-    }
-
-    /// Reads one partition's batches: control batches and aborted transactions are skipped,
-    /// every other record is processed in offset order.
-    fn read_partition(&mut self, f: &Fetched) -> Result<Option<Stop>, Error> {
-        let topic = self.config.topic.as_str();
-        let partition = f.partition;
-        let limits = Limits {
-            max_decompressed: MAX_DECOMPRESSED,
-        };
-        let mut aborted = f.aborted.clone();
-        aborted.sort_by_key(|a| a.1);
-        let mut aborted = aborted.into_iter().peekable();
-        let mut aborting: HashSet<i64> = HashSet::new();
-        let read_committed = self.config.isolation == Isolation::ReadCommitted;
-        let mut scratch = Vec::new();
-        let mut batches = Batches::new(&f.records);
-        for batch in batches.by_ref() {
-            let batch = batch.map_err(|e| Error::Broker {
-                what: format!(
-                    "reading {topic}/{partition} at offset {}",
-                    self.positions[&partition]
-                ),
-                cause: e.to_string(),
-            })?;
-            let position = self.positions[&partition];
-            if batch.next_offset() <= position {
-                continue;
-            }
-            while let Some(&(pid, first)) = aborted.peek() {
-                if first > batch.base_offset {
-                    break;
-                }
-                aborting.insert(pid);
-                aborted.next();
-            }
-            let skip = if batch.is_control {
-                let marker =
-                    batch
-                        .control_type(&mut scratch, &limits)
-                        .map_err(|e| Error::Broker {
-                            what: format!("reading {topic}/{partition}"),
-                            cause: e.to_string(),
-                        })?;
-                if marker == Some(ControlType::Abort) {
-                    aborting.remove(&batch.producer_id);
-                }
-                true
-            } else {
-                read_committed && batch.is_transactional && aborting.contains(&batch.producer_id)
-            };
-            if !skip {
-                let records = batch
-                    .records(&mut scratch, &limits)
-                    .map_err(|e| Error::Broker {
-                        what: format!("reading {topic}/{partition}"),
-                        cause: e.to_string(),
-                    })?;
-                for record in records {
-                    let record = record.map_err(|e| Error::Broker {
-                        what: format!("reading {topic}/{partition}"),
-                        cause: e.to_string(),
-                    })?;
-                    if record.offset < self.positions[&partition] {
-                        continue;
-                    }
-                    // A stop request ends the run between two records, not after the fetch.
-                    if self.client.stopped() {
-                        return Ok(Some(Stop::Interrupted));
-                    }
-                    let stop = self.process(partition, record.offset, record.key, record.value)?;
-                    if stop.is_some() {
-                        return Ok(stop);
-                    }
-                    if self.uncommitted >= self.config.commit_every {
-                        if let Err(e) = self.out.flush() {
-                            return self.output_failed(e);
-                        }
-                        self.commit()?;
-                    }
-                }
-            }
-            // Past compacted-away offsets and skipped batches too.
-            let next = batch.next_offset().max(self.positions[&partition]);
-            self.positions.insert(partition, next);
-        }
-        Ok(None)
-    }
-
-    /// Handles one record: print it when it is an order, dead-letter it when not.
-    fn process(
-        &mut self,
-        partition: i32,
-        offset: i64,
-        key: Option<&[u8]>,
-        value: Option<&[u8]>,
-    ) -> Result<Option<Stop>, Error> {
-        let config = self.config;
-        let topic = config.topic.as_str();
-        let parsed = match value {
-            None => Err("the record has no value (a tombstone)".to_string()),
-            Some(v) => Order::parse(v)
-                .and_then(|order| check_key(key, &order).map(|()| order))
-                .map_err(|reason| reason.to_string()),
-        };
-        match parsed {
-            Ok(order) => {
-                if let Err(e) = self.print(topic, partition, offset, key, &order) {
-                    return self.output_failed(e);
-                }
-                self.summary.received += 1;
-            }
-            Err(reason) => {
-                self.summary.invalid += 1;
-                log::error!("{topic}/{partition} offset {offset}: invalid order: {reason}");
-                if let Some(dlq) = &config.dlq_topic {
-                    let envelope = Envelope::new(topic, partition, offset, key, value, &reason);
-                    self.dead_letter(dlq, partition, offset, key, &envelope)?;
-                }
-            }
-        }
-        self.positions.insert(partition, offset + 1);
-        self.summary.last_offsets.insert(partition, offset);
-        self.uncommitted += 1;
-        let processed = self.summary.received + self.summary.invalid;
-        if config.max_messages.is_some_and(|max| processed >= max) {
-            return Ok(Some(Stop::MaxMessages));
-        }
-        Ok(None)
-    }
-
-    fn print(
-        &mut self,
-        topic: &str,
-        partition: i32,
-        offset: i64,
-        key: Option<&[u8]>,
-        order: &Order,
-    ) -> io::Result<()> {
-        match self.config.format {
-            Format::Human => {
-                writeln!(self.out, "Received order: {}", order.to_json())?;
-                writeln!(self.out, "Partition: {partition}, Offset: {offset}")
-            }
-            Format::Json => {
-                let (key, key_encoding) = crate::dead_letter::encode(key);
-                let record = JsonRecord {
-                    topic,
-                    partition,
-                    offset,
-                    key,
-                    key_encoding,
-                    order,
-                };
-                let line = serde_json::to_string(&record).map_err(io::Error::other)?;
-                writeln!(self.out, "{line}")
-            }
-        }
-    }
-
-    /// A closed stdout ends the run quietly; any other write error is an error.
-    fn output_failed(&mut self, e: io::Error) -> Result<Option<Stop>, Error> {
-        output_closed(e).map(|()| {
-            log::debug!("stdout closed; stopping");
-            Some(Stop::OutputClosed)
-        })
-    }
-
-    /// Publishes a dead letter, keyed and partitioned like the record, and waits for the
-    /// broker's acknowledgement. A refused one is shortened; one refused even then is logged
-    /// and skipped, so the partition moves on.
-    fn dead_letter(
-        &mut self,
-        dlq: &str,
-        partition: i32,
-        offset: i64,
-        key: Option<&[u8]>,
-        envelope: &Envelope,
-    ) -> Result<(), Error> {
-        let topic = self.config.topic.as_str();
-        let partitions = match self.dlq_partitions {
-            Some(n) => n,
-            None => {
-                let n = self.client.partitions(dlq)?.len() as u32;
-                self.dlq_partitions = Some(n);
-                n
-            }
-        };
-        let to = key.map_or(0, |k| partition::for_key(k, partitions));
-        let settings = ProduceSettings {
-            acks: -1,
-            ack_timeout: std::time::Duration::from_secs(30),
-            compression: Compression::None,
-            compressor: records::uncompressed_only,
-            idempotent: false,
-        };
-        let send = |client: &mut Client<'_>, value: &str| {
-            let record = Outgoing {
-                partition: to,
-                key,
-                value: Some(value.as_bytes()),
-            };
-            let (mut results, ended) = client.produce(dlq, &[record], &settings);
-            match ended {
-                Some(e) => Err(e),
-                None => Ok(results.pop().expect("one result per record")),
-            }
-        };
-        let refused = match send(&mut self.client, &envelope.to_json())? {
-            Ok(_) => {
-                self.summary.dead_lettered += 1;
-                return Ok(());
-            }
-            Err(cause) => cause,
-        };
-        log::warn!(
-            "{topic}/{partition} offset {offset}: the dead letter was refused ({refused}); \
-             sending a shortened one"
-        );
-        let short = envelope.to_shortened_json(SHORT_PREFIX);
-        match send(&mut self.client, &short)? {
-            Ok(_) => {
-                self.summary.dead_lettered += 1;
-                self.summary.shortened += 1;
-            }
-            Err(cause) => {
-                log::error!(
-                    "{topic}/{partition} offset {offset}: no dead letter could be published to \
-                     '{dlq}' ({cause}); skipping the record"
-                );
-                self.summary.skipped += 1;
-            }
-        }
         Ok(())
     }
 
