@@ -7,6 +7,7 @@ mod codecs;
 mod consumer;
 mod edges;
 mod faults;
+mod group_edges;
 mod groups;
 mod hostile;
 mod producer;
