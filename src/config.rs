@@ -684,7 +684,10 @@ pub const CONSUMER: &[Section] = &[
                 .env("KAFKA_SESSION_TIMEOUT")
                 .property_ms("session.timeout.ms")
                 .default("45")
-                .help("how long the group waits for a silent member"),
+                .help(
+                    "how long the group waits for a member whose heartbeats stop (they go on \
+                     while output blocks); the broker allows 6 to 1800 unless changed",
+                ),
             flag("heartbeat-interval")
                 .value("SECS", Rule::decimal(0.1, 3600.0))
                 .env("KAFKA_HEARTBEAT_INTERVAL")
@@ -696,7 +699,10 @@ pub const CONSUMER: &[Section] = &[
                 .env("KAFKA_MAX_POLL_INTERVAL")
                 .property_ms("max.poll.interval.ms")
                 .default("300")
-                .help("longest a member may take between polls, and to rejoin"),
+                .help(
+                    "longest a member may take over one fetch (a blocked stdout included) before \
+                     it leaves the group and rejoins; also how long a rebalance may wait",
+                ),
         ],
     },
     Section {

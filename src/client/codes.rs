@@ -8,7 +8,9 @@ pub const OFFSET_OUT_OF_RANGE: i16 = 1;
 pub const MESSAGE_TOO_LARGE: i16 = 10;
 pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 pub const ILLEGAL_GENERATION: i16 = 22;
+pub const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
 pub const UNKNOWN_MEMBER_ID: i16 = 25;
+pub const INVALID_SESSION_TIMEOUT: i16 = 26;
 pub const REBALANCE_IN_PROGRESS: i16 = 27;
 pub const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 pub const GROUP_AUTHORIZATION_FAILED: i16 = 30;
@@ -22,6 +24,7 @@ pub const INVALID_PRODUCER_EPOCH: i16 = 47;
 pub const SASL_AUTHENTICATION_FAILED: i16 = 58;
 pub const UNKNOWN_PRODUCER_ID: i16 = 59;
 pub const MEMBER_ID_REQUIRED: i16 = 79;
+pub const FENCED_INSTANCE_ID: i16 = 82;
 
 /// (code, name, retriable, meaning)
 const TABLE: &[(i16, &str, bool, &str)] = &[
@@ -45,8 +48,12 @@ const TABLE: &[(i16, &str, bool, &str)] = &[
     (20, "NOT_ENOUGH_REPLICAS_AFTER_APPEND", true, "written, but fewer in-sync replicas than min.insync.replicas"),
     (21, "INVALID_REQUIRED_ACKS", false, "the broker does not accept this acks setting"),
     (22, "ILLEGAL_GENERATION", false, "the group's generation moved on"),
+    (23, "INCONSISTENT_GROUP_PROTOCOL", false, "the group's members use another protocol or assignor"),
+    (24, "INVALID_GROUP_ID", false, "the group id is not valid"),
     (25, "UNKNOWN_MEMBER_ID", false, "the group does not know this member"),
+    (26, "INVALID_SESSION_TIMEOUT", false, "the session timeout is outside the broker's group.min.session.timeout.ms to group.max.session.timeout.ms"),
     (27, "REBALANCE_IN_PROGRESS", true, "the group is rebalancing"),
+    (28, "INVALID_COMMIT_OFFSET_SIZE", false, "the committed offset's metadata is too large"),
     (29, "TOPIC_AUTHORIZATION_FAILED", false, "not authorized to use the topic"),
     (30, "GROUP_AUTHORIZATION_FAILED", false, "not authorized to use the group"),
     (31, "CLUSTER_AUTHORIZATION_FAILED", false, "not authorized on the cluster"),
@@ -65,7 +72,10 @@ const TABLE: &[(i16, &str, bool, &str)] = &[
     (75, "UNKNOWN_LEADER_EPOCH", true, "the leader epoch is newer than the broker's"),
     (76, "UNSUPPORTED_COMPRESSION_TYPE", false, "the broker does not accept this compression type"),
     (78, "OFFSET_NOT_AVAILABLE", true, "the partition's offsets are not available yet"),
+    (68, "NON_EMPTY_GROUP", false, "the group still has members"),
+    (69, "GROUP_ID_NOT_FOUND", false, "the group does not exist"),
     (79, "MEMBER_ID_REQUIRED", false, "the group needs a member id"),
+    (81, "GROUP_MAX_SIZE_REACHED", false, "the group has as many members as the broker's group.max.size allows"),
     (87, "INVALID_RECORD", false, "the broker refused a record as invalid"),
     (82, "FENCED_INSTANCE_ID", false, "another consumer runs with the same --instance-id"),
     (89, "THROTTLING_QUOTA_EXCEEDED", true, "a quota is exceeded"),
@@ -84,7 +94,7 @@ pub fn retriable(code: i16) -> bool {
 pub fn describe(code: i16) -> String {
     match entry(code) {
         Some((_, name, _, meaning)) => format!("{meaning} ({name}, error {code})"),
-        None => format!("broker error {code}"),
+        None => format!("broker error {code} (a code this client has no name for)"),
     }
 }
 
@@ -160,7 +170,10 @@ mod tests {
             describe(6),
             "this broker is no longer the partition's leader (NOT_LEADER_OR_FOLLOWER, error 6)"
         );
-        assert_eq!(describe(999), "broker error 999");
+        assert_eq!(
+            describe(999),
+            "broker error 999 (a code this client has no name for)"
+        );
         assert_eq!(
             describe_for(29, "write", "topic 'orders'"),
             "not authorized to write topic 'orders' (TOPIC_AUTHORIZATION_FAILED, error 29): no \

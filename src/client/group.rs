@@ -118,7 +118,8 @@ impl Client<'_> {
     }
 
     /// Commits `offsets` (partition -> next offset to read), as `member` of the group when one is
-    /// given. `Ok(false)`: the group moved to a new generation and refused the commit.
+    /// given. `Ok(false)`: the member is out of its generation (the coordinator refused the
+    /// commit, now or before): nothing is committed until it joins again.
     pub fn commit(
         &mut self,
         group: &str,
@@ -126,6 +127,11 @@ impl Client<'_> {
         offsets: &[(i32, i64)],
         member: Option<&Member>,
     ) -> Result<bool, Error> {
+        // Never as a member without a generation: a group that became empty meanwhile would
+        // take the commit as a standalone one, over what the next owner committed.
+        if member.is_some_and(|m| !m.in_generation()) {
+            return Ok(false);
+        }
         self.retry(&format!("committing offsets of group '{group}'"), |c| {
             let node = c.coordinator_node(group)?;
             let request = |version| {
@@ -165,9 +171,11 @@ impl Client<'_> {
                     codes::ILLEGAL_GENERATION
                     | codes::UNKNOWN_MEMBER_ID
                     | codes::REBALANCE_IN_PROGRESS
+                    | codes::FENCED_INSTANCE_ID
                         if member.is_some() =>
                     {
-                        return Ok(false)
+                        member.expect("matched above").lose(e);
+                        return Ok(false);
                     }
                     e => return Err(c.group_failure(group, e)),
                 }

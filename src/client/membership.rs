@@ -2,30 +2,32 @@
 //! LeaveGroup, with the "range" assignor and the standard consumer subscription and assignment
 //! encodings, so Apache's Java consumer can be a member of the same group.
 //!
-//! The client is blocking and single-threaded: the consumer sends heartbeats from its poll loop,
-//! which never waits longer than a fetch's max wait between two of them.
+//! The poll loop joins, syncs and leaves; heartbeats go from a thread of their own
+//! ([`super::heartbeat`]), which tells the poll loop through the member's [`Beat`] when the group
+//! rebalances or this member lost its partitions.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
-    ApiKey, DescribeGroupsRequest, GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest,
-    SyncGroupRequest,
+    ApiKey, DescribeGroupsRequest, GroupId, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
+use super::heartbeat::{Beat, News};
 use super::wire::{Reader, Result as WireResult, WireError};
 use super::{codes, Client, Failure};
 use crate::error::Error;
 
 const JOIN_GROUP: std::ops::RangeInclusive<i16> = 4..=9;
 const SYNC_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
-const HEARTBEAT: std::ops::RangeInclusive<i16> = 1..=4;
-const LEAVE_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
+pub(super) const HEARTBEAT: std::ops::RangeInclusive<i16> = 1..=4;
+pub(super) const LEAVE_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
 const DESCRIBE_GROUPS: std::ops::RangeInclusive<i16> = 0..=5;
 
 const PROTOCOL_TYPE: &str = "consumer";
@@ -51,7 +53,8 @@ pub struct Member {
     pub member_id: String,
     pub generation: i32,
     pub settings: GroupSettings,
-    last_heartbeat: Instant,
+    /// Shared with the heartbeat thread.
+    beat: Arc<Beat>,
 }
 
 impl Member {
@@ -72,19 +75,79 @@ impl Member {
             group: group.to_string(),
             member_id: String::new(),
             generation: -1,
+            beat: Arc::new(Beat::new(group, &settings)),
             settings,
-            last_heartbeat: Instant::now(),
         }
+    }
+
+    /// What the heartbeat thread ([`Client::send_heartbeats`]) shares with this member.
+    pub fn beat(&self) -> Arc<Beat> {
+        Arc::clone(&self.beat)
+    }
+
+    /// The poll loop asks for records: the max poll interval starts again.
+    pub fn polled(&self) {
+        self.beat.polled();
+    }
+
+    /// Whether offsets may be committed as this member: it is in a generation the coordinator
+    /// has not refused.
+    pub fn in_generation(&self) -> bool {
+        self.generation >= 0 && self.beat.in_generation()
+    }
+
+    /// Whether this member lost its partitions since it joined (a refused commit or heartbeat,
+    /// a stalled poll loop): what it fetched for them is not to be processed.
+    pub fn is_lost(&self) -> bool {
+        self.beat.lost()
+    }
+
+    /// What the heartbeat thread learned since the last look. A lost generation is applied to
+    /// this member: the next join is a fresh one where the coordinator forgot it.
+    pub fn news(&mut self) -> Result<Heartbeat, Error> {
+        let forgotten = |m: &mut Member| {
+            m.generation = -1;
+            if m.settings.instance_id.is_none() {
+                m.member_id.clear();
+            }
+        };
+        Ok(match self.beat.take_news() {
+            None => Heartbeat::Fine,
+            Some(News::Rebalance) => Heartbeat::Rejoin,
+            Some(News::Failed(e)) => return Err(e),
+            Some(News::Lost(codes::FENCED_INSTANCE_ID)) => {
+                return Err(Error::Broker {
+                    what: format!("group '{}'", self.group),
+                    cause: codes::describe(codes::FENCED_INSTANCE_ID),
+                })
+            }
+            Some(News::Lost(codes::UNKNOWN_MEMBER_ID) | News::PollTimeout) => {
+                forgotten(self);
+                Heartbeat::Lost
+            }
+            Some(News::Lost(_)) => {
+                self.generation = -1;
+                Heartbeat::Lost
+            }
+        })
+    }
+
+    /// A commit was refused: the member is out of its generation until it joins again.
+    pub(super) fn lose(&self, error: i16) {
+        self.beat.lose(error);
     }
 }
 
-/// What a heartbeat learned.
+/// What the heartbeats learned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Heartbeat {
-    /// Not due yet, or answered: carry on.
+    /// Nothing new: carry on.
     Fine,
-    /// The group is rebalancing (or forgot us): commit, then join again.
+    /// The group is rebalancing: commit, then join again.
     Rejoin,
+    /// This member is out of its generation: its partitions may be another member's already.
+    /// Drop what was fetched, commit nothing, join again.
+    Lost,
 }
 
 impl Client<'_> {
@@ -92,6 +155,7 @@ impl Client<'_> {
     /// member (sorted). The leader computes the range assignment for everyone.
     pub fn join(&mut self, member: &mut Member, topic: &str) -> Result<Vec<i32>, Error> {
         let what = format!("joining group '{}'", member.group);
+        member.beat.joining();
         loop {
             let joined = self.retry(&what, |c| c.join_once(member, topic))?;
             let Some((leader, members)) = joined else {
@@ -107,7 +171,7 @@ impl Client<'_> {
                 c.sync_once(member, &assignments)
             })? {
                 Some(assignment) => {
-                    member.last_heartbeat = Instant::now();
+                    member.beat.joined(&member.member_id, member.generation);
                     let mut mine =
                         parse_assignment(&assignment, topic).map_err(|e| Error::Broker {
                             what: format!("reading the assignment of group '{}'", member.group),
@@ -223,52 +287,6 @@ impl Client<'_> {
         }
     }
 
-    /// Sends a heartbeat when one is due.
-    pub fn heartbeat(&mut self, member: &mut Member) -> Result<Heartbeat, Error> {
-        if member.last_heartbeat.elapsed() < member.settings.heartbeat_interval {
-            return Ok(Heartbeat::Fine);
-        }
-        let what = format!("sending a heartbeat to group '{}'", member.group);
-        let error = self.retry(&what, |c| {
-            let node = c.coordinator_node(&member.group)?;
-            let request = |_| {
-                HeartbeatRequest::default()
-                    .with_group_id(member.group_id())
-                    .with_generation_id(member.generation)
-                    .with_member_id(member.id())
-                    .with_group_instance_id(member.instance_id())
-            };
-            let error = c.call_node(
-                node,
-                ApiKey::Heartbeat,
-                HEARTBEAT,
-                Duration::ZERO,
-                request,
-                |body, version| {
-                    let mut r = Reader::new(body, version >= 4);
-                    r.i32()?;
-                    r.i16()
-                },
-            )?;
-            match error {
-                codes::NONE
-                | codes::REBALANCE_IN_PROGRESS
-                | codes::ILLEGAL_GENERATION
-                | codes::UNKNOWN_MEMBER_ID => Ok(error),
-                e => Err(c.membership_failure(&member.group, e)),
-            }
-        })?;
-        member.last_heartbeat = Instant::now();
-        if error == codes::UNKNOWN_MEMBER_ID && member.settings.instance_id.is_none() {
-            member.member_id.clear();
-        }
-        Ok(if error == codes::NONE {
-            Heartbeat::Fine
-        } else {
-            Heartbeat::Rejoin
-        })
-    }
-
     /// Leaves the group at once, so the others take over without waiting for the session
     /// timeout. Static members stay (their partitions wait for them), as in the Java client.
     pub fn leave(&mut self, member: &Member) -> Result<(), Error> {
@@ -327,7 +345,7 @@ impl Client<'_> {
     }
 
     /// A group-level error while a member: a moved coordinator is worth a retry.
-    fn membership_failure(&mut self, group: &str, error: i16) -> Failure {
+    pub(super) fn membership_failure(&mut self, group: &str, error: i16) -> Failure {
         if codes::retriable(error) {
             self.forget_coordinator();
             Failure::Stale(format!("group '{group}': {}", codes::describe(error)))

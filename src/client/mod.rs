@@ -16,6 +16,7 @@ pub mod codes;
 mod conn;
 mod fetch;
 mod group;
+mod heartbeat;
 mod membership;
 mod produce;
 pub mod records;
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 pub use cluster::Client;
 pub use fetch::{End, FetchSettings, FetchedPartition, Isolation, Position};
+pub use heartbeat::Beat;
 pub use membership::{GroupSettings, Heartbeat, Member};
 pub use produce::{Delivery, Outgoing, ProduceSettings};
 pub use records::Compression;

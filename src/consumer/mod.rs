@@ -26,11 +26,12 @@ pub use summary::Summary;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
+use std::thread;
 use std::time::Instant;
 
 use crate::client::{
-    codes, Client, End, FetchSettings, GroupSettings, Heartbeat, Isolation as ClientIsolation,
-    Member, Position,
+    codes, Beat, Client, End, FetchSettings, GroupSettings, Heartbeat,
+    Isolation as ClientIsolation, Member, Position,
 };
 use crate::config::{ConsumerConfig, Format, Isolation, Start, MAX_FETCH_BYTES};
 use crate::error::{output_closed, secs, Error};
@@ -71,45 +72,56 @@ fn consume(
         Err(Error::Interrupted) => return Ok(()),
         other => other?,
     };
-    let mut consumer = Consumer {
-        config,
-        client,
-        out,
-        summary,
-        positions: BTreeMap::new(),
-        committed: HashMap::new(),
-        commit: false,
-        uncommitted: 0,
-        failures: HashMap::new(),
-        dlq_partitions: None,
-        member: None,
-        reporter: Reporter::new(&config.seeing),
-        progress: Progress::new(&config.seeing),
-        commits: 0,
-        high_watermarks: HashMap::new(),
-    };
-    let result = consumer.assign().and_then(|()| {
-        if human {
-            say(consumer.out, "Listening for messages...")?;
+    // The group path without --partition joins the group: its heartbeats go from a thread of
+    // their own, on connections of their own, for as long as the run lasts.
+    let member = (config.use_group && config.partitions.is_empty())
+        .then(|| Member::new(&config.group, group_settings(config)));
+    let beat = member.as_ref().map(Member::beat);
+    let heartbeats = beat.as_ref().map(|_| client.sibling());
+    thread::scope(|scope| {
+        let _finish = Finish(beat.as_deref());
+        if let (Some(beat), Some(heartbeats)) = (beat.as_deref(), heartbeats) {
+            scope.spawn(move || heartbeats.send_heartbeats(beat));
         }
-        consumer.poll()
-    });
-    // Whatever ended the run, what was printed is committed; then the group is left at once,
-    // also after a stop request.
-    consumer.client.finishing();
-    let committed = consumer.commit();
-    let left = consumer.leave();
-    let committed = committed.and(left);
-    consumer.progress.clear();
-    if consumer.reporter.is_some() {
-        consumer.report();
+        let consumer = Consumer {
+            config,
+            client,
+            out,
+            summary,
+            positions: BTreeMap::new(),
+            committed: HashMap::new(),
+            commit: false,
+            uncommitted: 0,
+            failures: HashMap::new(),
+            dlq_partitions: None,
+            joining: member,
+            member: None,
+            reporter: Reporter::new(&config.seeing),
+            progress: Progress::new(&config.seeing),
+            commits: 0,
+            high_watermarks: HashMap::new(),
+        };
+        consumer.run(human)
+    })
+}
+
+/// Ends the heartbeat thread when the run ends, also by a panic (the scope waits for it).
+struct Finish<'b>(Option<&'b Beat>);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        if let Some(beat) = self.0 {
+            beat.finish();
+        }
     }
-    match result {
-        Err(Error::Interrupted) => {
-            log::info!("stopping: interrupted");
-            committed
-        }
-        other => other.and(committed),
+}
+
+fn group_settings(c: &ConsumerConfig) -> GroupSettings {
+    GroupSettings {
+        session_timeout: c.session_timeout,
+        heartbeat_interval: c.heartbeat_interval,
+        max_poll_interval: c.max_poll_interval,
+        instance_id: c.instance_id.clone(),
     }
 }
 
@@ -135,7 +147,9 @@ struct Consumer<'a, 'c> {
     /// Consecutive failed fetches per partition, for the retry policy.
     failures: HashMap<i32, u32>,
     dlq_partitions: Option<u32>,
-    /// Set while this process is a member of the group (the group path without --partition).
+    /// The member this process joins the group as (the group path without --partition).
+    joining: Option<Member>,
+    /// Set while this process is a member of the group.
     member: Option<Member>,
     reporter: Option<Reporter>,
     progress: Progress,
@@ -150,6 +164,8 @@ enum Stop {
     OutputClosed,
     MaxMessages,
     Interrupted,
+    /// This member lost its partitions: the rest of the fetch may be another member's.
+    Lost,
 }
 
 /// One partition's answer, copied out of the fetch so dead letters can be sent while it is read.
@@ -161,6 +177,32 @@ struct Fetched {
 }
 
 impl Consumer<'_, '_> {
+    fn run(mut self, human: bool) -> Result<(), Error> {
+        let result = self.assign().and_then(|()| {
+            if human {
+                say(self.out, "Listening for messages...")?;
+            }
+            self.poll()
+        });
+        // Whatever ended the run, what was printed is committed; then the group is left at once,
+        // also after a stop request.
+        self.client.finishing();
+        let committed = self.commit();
+        let left = self.leave();
+        let committed = committed.and(left);
+        self.progress.clear();
+        if self.reporter.is_some() {
+            self.report();
+        }
+        match result {
+            Err(Error::Interrupted) => {
+                log::info!("stopping: interrupted");
+                committed
+            }
+            other => other.and(committed),
+        }
+    }
+
     /// Picks the partitions and where to start in each. The group path joins the group (the
     /// coordinator assigns partitions) or, with `--partition`, reads those partitions with the
     /// group's committed offsets; without a coordinator, every partition (or `--partition`) is
@@ -182,7 +224,7 @@ impl Consumer<'_, '_> {
         if config.use_group {
             let group = config.group.as_str();
             let joined = if config.partitions.is_empty() {
-                let mut member = Member::new(group, self.group_settings());
+                let mut member = self.joining.take().expect("a member for the group path");
                 self.client
                     .join(&mut member, topic)
                     .map(|mine| (Some(member), mine))
@@ -215,16 +257,6 @@ impl Consumer<'_, '_> {
         self.start_at(&partitions, HashMap::new())
     }
 
-    fn group_settings(&self) -> GroupSettings {
-        let c = self.config;
-        GroupSettings {
-            session_timeout: c.session_timeout,
-            heartbeat_interval: c.heartbeat_interval,
-            max_poll_interval: c.max_poll_interval,
-            instance_id: c.instance_id.clone(),
-        }
-    }
-
     /// Positions for `partitions`: the committed offset where there is one, `--from` elsewhere.
     fn start_at(&mut self, partitions: &[i32], committed: HashMap<i32, i64>) -> Result<(), Error> {
         let missing: Vec<i32> = partitions
@@ -252,18 +284,26 @@ impl Consumer<'_, '_> {
         Ok(())
     }
 
-    /// After a rebalance: commits what was read (when the group still takes it), then joins
-    /// again and starts from the group's offsets of the new assignment.
-    fn rejoin(&mut self) -> Result<(), Error> {
+    /// After a rebalance: commits what was read (unless this member `lost` its generation, when
+    /// the group takes no commit of it and its partitions may be another member's already), then
+    /// joins again and starts from the group's offsets of the new assignment.
+    fn rejoin(&mut self, lost: bool) -> Result<(), Error> {
         let Some(mut member) = self.member.take() else {
             return Ok(());
         };
         let config = self.config;
         let topic = config.topic.as_str();
         let revoked: Vec<i32> = self.positions.keys().copied().collect();
-        self.member = Some(member.clone());
-        self.commit()?;
-        log::info!("revoked {topic} {revoked:?} (the group is rebalancing)");
+        if lost {
+            log::warn!(
+                "lost {topic} {revoked:?}: this member is out of the group's generation; what it                  read since its last commit is not committed (the next owner reads it again)"
+            );
+        } else {
+            self.member = Some(member.clone());
+            self.commit()?;
+            log::info!("revoked {topic} {revoked:?} (the group is rebalancing)");
+        }
+        self.positions.clear();
         let mine = self.client.join(&mut member, topic)?;
         log::info!("assigned {topic} {mine:?}");
         let offsets = self.client.committed(&config.group, topic, &mine)?;
@@ -344,8 +384,11 @@ impl Consumer<'_, '_> {
                 return Err(Error::Interrupted);
             }
             if let Some(member) = self.member.as_mut() {
-                if self.client.heartbeat(member)? == Heartbeat::Rejoin {
-                    self.rejoin()?;
+                member.polled();
+                match member.news()? {
+                    Heartbeat::Fine => {}
+                    Heartbeat::Rejoin => self.rejoin(false)?,
+                    Heartbeat::Lost => self.rejoin(true)?,
                 }
             }
             let before = self.summary.received + self.summary.invalid;
@@ -360,6 +403,8 @@ impl Consumer<'_, '_> {
             match outcome? {
                 Some(Stop::OutputClosed) => return Ok(()),
                 Some(Stop::Interrupted) => return Err(Error::Interrupted),
+                // The next round hears why and joins again.
+                Some(Stop::Lost) => continue,
                 Some(Stop::MaxMessages) => {
                     log::info!("stopping: read --max-messages");
                     return Ok(());
@@ -492,10 +537,11 @@ impl Consumer<'_, '_> {
     }
 
     /// Commits the next offset of every partition that moved since the last commit. A commit the
-    /// group refuses because it is rebalancing leads to a new join.
+    /// group refuses puts the member out of its generation: nothing more is committed, and the
+    /// poll loop stops reading and joins again. A member out of its generation commits nothing.
     fn commit(&mut self) -> Result<(), Error> {
         self.uncommitted = 0;
-        if !self.commit {
+        if !self.commit || self.member.as_ref().is_some_and(|m| !m.in_generation()) {
             return Ok(());
         }
         let moved: Vec<(i32, i64)> = self
@@ -514,14 +560,14 @@ impl Consumer<'_, '_> {
         {
             self.committed.extend(moved);
             self.commits += 1;
-        } else if let Some(member) = self.member.as_mut() {
+        } else {
+            self.summary.refused_commits += 1;
             log::warn!(
-                "group '{}' moved to a new generation before offsets {moved:?} were committed; \
-                 another member may read those records again",
+                "group '{}' refused offsets {moved:?}: this member is out of its generation, \
+                 so it stops reading those partitions and joins again; another member may read \
+                 those records again",
                 config.group
             );
-            // Force the next heartbeat, which tells the poll loop to join again.
-            member.generation = -1;
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{Consumer, Fetched, Stop, MAX_DECOMPRESSED};
 use crate::client::records::{Batches, ControlType, Limits};
+use crate::client::Member;
 use crate::config::{Format, Isolation};
 use crate::dead_letter::Envelope;
 use crate::error::{output_closed, Error};
@@ -91,6 +92,10 @@ impl Consumer<'_, '_> {
                     // A stop request ends the run between two records, not after the fetch.
                     if self.client.stopped() {
                         return Ok(Some(Stop::Interrupted));
+                    }
+                    // So does a lost generation: these records may be another member's now.
+                    if self.member.as_ref().is_some_and(Member::is_lost) {
+                        return Ok(Some(Stop::Lost));
                     }
                     let stop = self.process(partition, record.offset, record.key, record.value)?;
                     if stop.is_some() {

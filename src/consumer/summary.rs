@@ -17,6 +17,8 @@ pub struct Summary {
     pub last_offsets: BTreeMap<i32, i64>,
     /// `Some(group)` when offsets were committed to a group.
     pub group: Option<String>,
+    /// Commits the group refused: this member was out of its generation (and joined again).
+    pub refused_commits: u64,
 }
 
 impl Summary {
@@ -37,6 +39,7 @@ impl Summary {
             "skipped": self.skipped,
             "last_offsets": last,
             "group": self.group,
+            "refused_commits": self.refused_commits,
             "text": self.line(topic),
         })
         .to_string()
@@ -54,6 +57,11 @@ impl Summary {
             offsets.join(" ")
         };
         let commits = match &self.group {
+            Some(group) if self.refused_commits > 0 => format!(
+                "committed to group '{group}', {} commits refused (this member was out of the \
+                 group's generation and joined again)",
+                self.refused_commits
+            ),
             Some(group) => format!("committed to group '{group}'"),
             None => "manual assignment, nothing committed".to_string(),
         };
