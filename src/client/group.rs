@@ -74,6 +74,15 @@ impl Client<'_> {
         Ok(node)
     }
 
+    /// Finds `group`'s coordinator, under the retry policy: whether the group path is there at
+    /// all.
+    pub fn find_coordinator(&mut self, group: &str) -> Result<(), Error> {
+        self.retry(
+            &format!("finding the coordinator of group '{group}'"),
+            |c| c.coordinator_node(group).map(drop),
+        )
+    }
+
     /// The committed offset of each partition of `topic` that has one.
     pub fn committed(
         &mut self,

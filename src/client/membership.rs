@@ -226,7 +226,7 @@ impl Client<'_> {
                 member.member_id.clear();
                 return Ok(None);
             }
-            e => return Err(self.membership_failure(&member.group, e)),
+            e => return Err(self.join_refused(member, e)),
         }
         member.member_id = joined.member_id;
         member.generation = joined.generation;
@@ -316,32 +316,92 @@ impl Client<'_> {
     /// Which member owns each partition of `topic` in `group`, as the coordinator describes
     /// the group: partition -> "member id (client id@host)".
     pub fn owners(&mut self, group: &str, topic: &str) -> Result<HashMap<i32, String>, Error> {
-        self.retry(&format!("describing group '{group}'"), |c| {
-            let node = c.coordinator_node(group)?;
-            let request = |_| {
-                DescribeGroupsRequest::default()
-                    .with_groups(vec![GroupId(StrBytes::from_string(group.to_string()))])
-            };
-            let (error, members) = c.call_node(
-                node,
-                ApiKey::DescribeGroups,
-                DESCRIBE_GROUPS,
-                Duration::ZERO,
-                request,
-                parse_describe,
-            )?;
-            if error != codes::NONE {
-                return Err(c.membership_failure(group, error));
+        let described = self.retry(&format!("describing group '{group}'"), |c| {
+            c.describe_group(group)
+        })?;
+        let mut owners = HashMap::new();
+        for (who, assignment) in described.members {
+            // A member of another protocol (not a consumer) has no partitions of ours.
+            for p in parse_assignment(&assignment, topic).unwrap_or_default() {
+                owners.insert(p, who.clone());
             }
-            let mut owners = HashMap::new();
-            for (who, assignment) in members {
-                // A member of another protocol (not a consumer) has no partitions of ours.
-                for p in parse_assignment(&assignment, topic).unwrap_or_default() {
-                    owners.insert(p, who.clone());
-                }
+        }
+        Ok(owners)
+    }
+
+    /// The members of `group` now, as "member id (client id@host)", and the group's state
+    /// ("Stable", "Empty", ...).
+    pub fn members(&mut self, group: &str) -> Result<(Vec<String>, String), Error> {
+        let described = self.retry(&format!("describing group '{group}'"), |c| {
+            c.describe_group(group)
+        })?;
+        let members = described.members.into_iter().map(|m| m.0).collect();
+        Ok((members, described.state))
+    }
+
+    fn describe_group(&mut self, group: &str) -> Result<Described, Failure> {
+        let node = self.coordinator_node(group)?;
+        let request = |_| {
+            DescribeGroupsRequest::default()
+                .with_groups(vec![GroupId(StrBytes::from_string(group.to_string()))])
+        };
+        let described = self.call_node(
+            node,
+            ApiKey::DescribeGroups,
+            DESCRIBE_GROUPS,
+            Duration::ZERO,
+            request,
+            parse_describe,
+        )?;
+        if described.error != codes::NONE {
+            return Err(self.membership_failure(group, described.error));
+        }
+        Ok(described)
+    }
+
+    /// A join the coordinator refused for good, in words that say what to change.
+    fn join_refused(&mut self, member: &Member, error: i16) -> Failure {
+        let group = member.group.as_str();
+        let what = format!("joining group '{group}'");
+        match error {
+            codes::INVALID_SESSION_TIMEOUT => {
+                let session = member.settings.session_timeout.as_secs_f64();
+                Failure::Fatal(Error::Broker {
+                    what,
+                    cause: format!(
+                        "the broker refused the session timeout of {session} s (--session-timeout \
+                         {session}, session.timeout.ms): it accepts only the range its \
+                         group.min.session.timeout.ms and group.max.session.timeout.ms set \
+                         (6 s to 1800 s unless changed) ({})",
+                        codes::describe(error)
+                    ),
+                })
             }
-            Ok(owners)
-        })
+            codes::INCONSISTENT_GROUP_PROTOCOL => {
+                // Which protocol the group's members agreed on is in its description.
+                let theirs = match self.describe_group(group) {
+                    Ok(d) if !d.protocol.is_empty() => format!(
+                        "its members use the '{}' assignor of the '{}' protocol",
+                        d.protocol, d.protocol_type
+                    ),
+                    Ok(d) if !d.protocol_type.is_empty() => {
+                        format!("its members use the '{}' protocol", d.protocol_type)
+                    }
+                    _ => "its members use another protocol".to_string(),
+                };
+                Failure::Fatal(Error::Broker {
+                    what,
+                    cause: format!(
+                        "{theirs}, this consumer offers only the '{ASSIGNOR}' assignor of the \
+                         '{PROTOCOL_TYPE}' protocol ({}): give the Java members \
+                         partition.assignment.strategy=org.apache.kafka.clients.consumer.\
+                         RangeAssignor (alone or among theirs), or use another group",
+                        codes::describe(error)
+                    ),
+                })
+            }
+            e => self.membership_failure(group, e),
+        }
     }
 
     /// A group-level error while a member: a moved coordinator is worth a retry.
@@ -506,10 +566,17 @@ pub(super) fn parse_join(body: &[u8], version: i16) -> WireResult<Joined> {
     })
 }
 
-type Described = (i16, Vec<(String, Vec<u8>)>);
+/// The first group of a DescribeGroups answer.
+pub(super) struct Described {
+    error: i16,
+    state: String,
+    protocol_type: String,
+    /// The assignor the group's members agreed on ("range", "roundrobin", ...).
+    protocol: String,
+    /// Per member: "member id (client id@host)" and its assignment bytes.
+    members: Vec<(String, Vec<u8>)>,
+}
 
-/// The first group of a DescribeGroups answer: its error and, per member, "member id (client
-/// id@host)" and the member's assignment bytes.
 pub(super) fn parse_describe(body: &[u8], version: i16) -> WireResult<Described> {
     let mut r = Reader::new(body, version >= 5);
     if version >= 1 {
@@ -520,9 +587,9 @@ pub(super) fn parse_describe(body: &[u8], version: i16) -> WireResult<Described>
     }
     let error = r.i16()?;
     r.string()?; // group id
-    r.string()?; // state
-    r.string()?; // protocol type
-    r.string()?; // protocol
+    let state = r.string()?.to_string();
+    let protocol_type = r.string()?.to_string();
+    let protocol = r.string()?.to_string();
     let n = r.count(10)?;
     let mut members = Vec::with_capacity(n);
     for _ in 0..n {
@@ -540,7 +607,13 @@ pub(super) fn parse_describe(body: &[u8], version: i16) -> WireResult<Described>
             assignment,
         ));
     }
-    Ok((error, members))
+    Ok(Described {
+        error,
+        state,
+        protocol_type,
+        protocol,
+        members,
+    })
 }
 
 #[cfg(test)]

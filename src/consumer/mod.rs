@@ -222,30 +222,10 @@ impl Consumer<'_, '_> {
             config.partitions.clone()
         };
         if config.use_group {
-            let group = config.group.as_str();
-            let joined = if config.partitions.is_empty() {
-                let mut member = self.joining.take().expect("a member for the group path");
-                self.client
-                    .join(&mut member, topic)
-                    .map(|mine| (Some(member), mine))
-            } else {
-                Ok((None, partitions.clone()))
-            };
-            let committed = joined.and_then(|(member, mine)| {
-                let offsets = self.client.committed(group, topic, &mine)?;
-                Ok((member, mine, offsets))
-            });
-            match committed {
-                Ok((member, mine, offsets)) => {
-                    self.commit = true;
-                    self.summary.group = Some(group.to_string());
-                    if member.is_some() {
-                        log::info!("assigned {topic} {mine:?}");
-                    }
-                    self.member = member;
-                    return self.start_at(&mine, offsets);
-                }
-                // A refusal is an answer: the group is there, this user may not use it.
+            // Only a group path that is not there at all (no coordinator: the seed's case) falls
+            // back to manual assignment; any other answer of the group is an answer.
+            match self.client.find_coordinator(&config.group) {
+                Ok(()) => return self.assign_group(partitions),
                 Err(e @ (Error::Interrupted | Error::Refused { .. })) => return Err(e),
                 Err(e) => log::warn!(
                     "group path unavailable ({e}); falling back to manual assignment of \
@@ -255,6 +235,53 @@ impl Consumer<'_, '_> {
             }
         }
         self.start_at(&partitions, HashMap::new())
+    }
+
+    /// The group path: joins the group (the coordinator assigns partitions) or, with
+    /// `--partition`, reads `partitions` with the group's committed offsets; either way from the
+    /// group's committed offsets, `--from` where it has none.
+    fn assign_group(&mut self, partitions: Vec<i32>) -> Result<(), Error> {
+        let config = self.config;
+        let (topic, group) = (config.topic.as_str(), config.group.as_str());
+        let (member, mine) = if config.partitions.is_empty() {
+            let mut member = self.joining.take().expect("a member for the group path");
+            let mine = self.client.join(&mut member, topic)?;
+            log::info!("assigned {topic} {mine:?}");
+            (Some(member), mine)
+        } else {
+            self.refuse_live_group(&partitions)?;
+            (None, partitions)
+        };
+        let offsets = self.client.committed(group, topic, &mine)?;
+        self.commit = true;
+        self.summary.group = Some(group.to_string());
+        self.member = member;
+        self.start_at(&mine, offsets)
+    }
+
+    /// `--partition` with a group commits as no member of it: while the group has members,
+    /// they own its partitions, would print the same records, and the group refuses such
+    /// commits. A usage error, as a partition that does not exist is: another command line is
+    /// the fix, not another attempt.
+    fn refuse_live_group(&mut self, partitions: &[i32]) -> Result<(), Error> {
+        let group = self.config.group.as_str();
+        let (members, state) = self.client.members(group)?;
+        let n = members.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let (noun, verb) = if n == 1 {
+            ("member", "owns")
+        } else {
+            ("members", "own")
+        };
+        Err(Error::Usage(format!(
+            "group '{group}' has {n} {noun} ({state}: {}), which {verb} its partitions: reading \
+             partitions {partitions:?} with this group would print what they print, and the \
+             group would refuse the commits; use --no-group to read them without committing, or \
+             another group (-g NAME)",
+            members.join(", ")
+        )))
     }
 
     /// Positions for `partitions`: the committed offset where there is one, `--from` elsewhere.
