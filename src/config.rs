@@ -179,6 +179,8 @@ pub struct ConsumerConfig {
     /// Longest time between polls, and how long a rejoin may take (Java: max.poll.interval.ms;
     /// the join's rebalance timeout). Fits the protocol's i32 milliseconds.
     pub max_poll_interval: Duration,
+    /// How often the topic's partitions are looked up again (Java: metadata.max.age.ms).
+    pub metadata_max_age: Duration,
     /// Static membership (Java: group.instance.id); `None` without `--instance-id`.
     pub instance_id: Option<String>,
     /// `--lag`: print the group's lag per partition and exit.
@@ -736,6 +738,15 @@ pub const CONSUMER: &[Section] = &[
                 .env("KAFKA_FETCH_MAX_BYTES")
                 .default("1048576")
                 .help("bytes per partition and fetch, grown for a larger record"),
+            flag("metadata-max-age")
+                .value("SECS", Rule::decimal(1.0, 86_400.0))
+                .env("KAFKA_METADATA_MAX_AGE")
+                .property_ms("metadata.max.age.ms")
+                .default("300")
+                .help(
+                    "how often the topic's partitions are looked up again: partitions added to \
+                     it are read from their earliest offset (a group rebalances for them)",
+                ),
         ],
     },
     CONNECTION,
@@ -876,6 +887,7 @@ pub fn consumer(
         session_timeout,
         heartbeat_interval,
         max_poll_interval: required(r.secs("max-poll-interval")?),
+        metadata_max_age: required(r.secs("metadata-max-age")?),
         instance_id,
         lag: r.switch("lag"),
         seeing: r.seeing()?,
@@ -2067,6 +2079,7 @@ mod tests {
                 session_timeout: Duration::from_secs(45),
                 heartbeat_interval: Duration::from_secs(3),
                 max_poll_interval: Duration::from_secs(300),
+                metadata_max_age: Duration::from_secs(300),
                 instance_id: None,
                 lag: false,
                 seeing: no_stats(),

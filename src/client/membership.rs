@@ -53,6 +53,9 @@ pub struct Member {
     pub member_id: String,
     pub generation: i32,
     pub settings: GroupSettings,
+    /// Whether this member leads its generation (it computed the assignment): the one that
+    /// rejoins when the topic's partition count changes, as the Java leader does.
+    pub leader: bool,
     /// Shared with the heartbeat thread.
     beat: Arc<Beat>,
 }
@@ -75,6 +78,7 @@ impl Member {
             group: group.to_string(),
             member_id: String::new(),
             generation: -1,
+            leader: false,
             beat: Arc::new(Beat::new(group, &settings)),
             settings,
         }
@@ -161,6 +165,7 @@ impl Client<'_> {
             let Some((leader, members)) = joined else {
                 continue;
             };
+            member.leader = leader;
             let assignments = if leader {
                 let partitions = self.partitions(topic)?;
                 range_assign(topic, &partitions, &members)

@@ -100,6 +100,9 @@ fn consume(
             progress: Progress::new(&config.seeing),
             commits: 0,
             high_watermarks: HashMap::new(),
+            started_with: Vec::new(),
+            partition_count: 0,
+            metadata_checked: Instant::now(),
         };
         consumer.run(human)
     })
@@ -157,6 +160,12 @@ struct Consumer<'a, 'c> {
     commits: u64,
     /// The last high watermark a fetch reported, per partition.
     high_watermarks: HashMap<i32, i64>,
+    /// The topic's partitions when the run began: one added since is read from its earliest
+    /// offset, whatever `--from` says, so no record of it is skipped.
+    started_with: Vec<i32>,
+    /// The topic's partition count at the last look, and when that was.
+    partition_count: usize,
+    metadata_checked: Instant,
 }
 
 /// Why the poll loop ended early.
@@ -211,6 +220,8 @@ impl Consumer<'_, '_> {
         let config = self.config;
         let topic = config.topic.as_str();
         let all = self.client.partitions(topic)?;
+        self.started_with = all.clone();
+        self.partition_count = all.len();
         let partitions = if config.partitions.is_empty() {
             all
         } else {
@@ -291,11 +302,16 @@ impl Consumer<'_, '_> {
             .copied()
             .filter(|p| !committed.contains_key(p))
             .collect();
-        let starts = if missing.is_empty() {
+        let (old, new): (Vec<i32>, Vec<i32>) =
+            missing.iter().partition(|p| self.started_with.contains(p));
+        let mut starts = if old.is_empty() {
             HashMap::new()
         } else {
-            self.start_offsets(&missing, self.config.start)?
+            self.start_offsets(&old, self.config.start)?
         };
+        if !new.is_empty() {
+            starts.extend(self.start_offsets(&new, Start::Earliest)?);
+        }
         self.positions.clear();
         for &p in partitions {
             let start = committed.get(&p).or(starts.get(&p)).copied().unwrap_or(0);
@@ -337,6 +353,45 @@ impl Consumer<'_, '_> {
         self.member = Some(member);
         self.failures.clear();
         self.start_at(&mine, offsets)
+    }
+
+    /// Looks up the topic's partitions again (every `--metadata-max-age`). When their number
+    /// changed, the group's leader joins again, so the coordinator rebalances and the new
+    /// partitions get owners; the manual path reads every partition, so it adds the new ones.
+    fn refresh_partitions(&mut self) -> Result<(), Error> {
+        self.metadata_checked = Instant::now();
+        let topic = self.config.topic.as_str();
+        self.client.invalidate();
+        let all = self.client.partitions(topic)?;
+        if all.len() == self.partition_count {
+            return Ok(());
+        }
+        log::info!(
+            "'{topic}' has {} partitions now, {} before",
+            all.len(),
+            self.partition_count
+        );
+        self.partition_count = all.len();
+        match &self.member {
+            Some(member) if member.leader => self.rejoin(false),
+            // The leader rebalances the group; the coordinator tells this member.
+            Some(_) => Ok(()),
+            None if self.config.partitions.is_empty() => {
+                let new: Vec<i32> = all
+                    .into_iter()
+                    .filter(|p| !self.positions.contains_key(p))
+                    .collect();
+                if new.is_empty() {
+                    return Ok(());
+                }
+                let starts = self.start_offsets(&new, Start::Earliest)?;
+                log::info!("reading '{topic}' partitions {new:?} too, from offsets {starts:?}");
+                self.positions.extend(starts);
+                Ok(())
+            }
+            // --partition: the partitions asked for, no others.
+            None => Ok(()),
+        }
     }
 
     /// Leaves the group, if this process joined one.
@@ -417,6 +472,9 @@ impl Consumer<'_, '_> {
                     Heartbeat::Rejoin => self.rejoin(false)?,
                     Heartbeat::Lost => self.rejoin(true)?,
                 }
+            }
+            if self.metadata_checked.elapsed() >= self.config.metadata_max_age {
+                self.refresh_partitions()?;
             }
             let before = self.summary.received + self.summary.invalid;
             let outcome = if self.positions.is_empty() {

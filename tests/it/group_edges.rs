@@ -258,3 +258,76 @@ fn partitions_of_a_group_with_live_members_are_refused_before_anything_is_printe
     let ids: HashSet<String> = member.records().into_iter().map(|(_, id)| id).collect();
     assert_eq!(ids.len(), 300);
 }
+
+/// Adds partitions to `topic` with Apache's TopicCommand.
+fn add_partitions(topic: &str, partitions: u32) {
+    util::kafka_local(
+        util::broker_port(util::broker()),
+        &[
+            "run",
+            "org.apache.kafka.tools.TopicCommand",
+            "--bootstrap-server",
+            util::broker(),
+            "--alter",
+            "--topic",
+            topic,
+            "--partitions",
+            &partitions.to_string(),
+        ],
+    );
+}
+
+#[test]
+fn partitions_added_to_a_topic_are_read_by_a_group_and_without_one() {
+    let topic = util::topic("grown", 2);
+    let group = util::unique("g");
+    let mut delivered = util::order_ids(&util::produce_orders(&topic, 200));
+    let age = ["--metadata-max-age", "2"];
+    let member_args = [&["-t", &topic, "-g", &group, "--format", "json"][..], &age].concat();
+    let mut member = Proc::consumer("member", &member_args);
+    member.wait_assigned(&topic, 0, "the first assignment", |p| p.len() == 2);
+    // --from latest: what the new partitions hold is read all the same.
+    let manual_args = [
+        &[
+            "-t",
+            &topic,
+            "--no-group",
+            "--format",
+            "json",
+            "--from",
+            "latest",
+        ][..],
+        &age,
+    ]
+    .concat();
+    let mut manual = Proc::consumer("--no-group", &manual_args);
+    manual.wait_stderr(0, SETTLE, "reading", |l| l.contains("reading '"));
+    wait_printed(&[&member], &delivered);
+
+    add_partitions(&topic, 4);
+    let added = Instant::now();
+    // The producer is a new process: it sends to all four partitions at once.
+    let more = util::order_ids(&util::produce_orders(&topic, 400));
+    let (_, at, _) = member.wait_assigned(&topic, 1, "the new partitions", |p| p.len() == 4);
+    delivered.extend(more.iter().cloned());
+    wait_printed(&[&member], &delivered);
+    wait_printed(&[&manual], &more);
+    member.stop();
+    manual.stop();
+    let (lost, duplicates) = util::lost_and_duplicates(&delivered, &printed(&[&member]));
+    let of_new: HashSet<i32> = manual
+        .records()
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| *p >= 2)
+        .collect();
+    println!(
+        "partitions 2 and 3 added: the member had them {} later (--metadata-max-age 2); it \
+         printed {} ({duplicates} duplicates), --no-group printed {} of partitions {of_new:?} too",
+        secs(at - added),
+        member.lines(),
+        manual.lines()
+    );
+    assert_eq!((lost, duplicates), (0, 0));
+    assert_eq!(of_new, HashSet::from([2, 3]));
+}
