@@ -2,6 +2,7 @@
 //! like the record, before its offset may be committed.
 
 use super::Consumer;
+use crate::client::codes::{self, Refusal};
 use crate::client::records;
 use crate::client::{Client, Compression, Outgoing, ProduceSettings};
 use crate::dead_letter::Envelope;
@@ -13,8 +14,9 @@ const SHORT_PREFIX: usize = 1024;
 
 impl Consumer<'_, '_> {
     /// Publishes a dead letter, keyed and partitioned like the record, and waits for the
-    /// broker's acknowledgement. A refused one is shortened; one refused even then is logged
-    /// and skipped, so the partition moves on.
+    /// broker's acknowledgement. One too large for the topic is shortened; one too large even
+    /// then is logged and skipped, so the partition moves on. Any other refusal (an ACL) is an
+    /// error: the record stays uncommitted.
     pub(super) fn dead_letter(
         &mut self,
         dlq: &str,
@@ -59,6 +61,21 @@ impl Consumer<'_, '_> {
             }
             Err(cause) => cause,
         };
+        // Only a dead letter too large for the topic is worth a smaller one; any other refusal
+        // ends the run before the record's offset is committed, so nothing is skipped unseen.
+        let not_published = |cause: String| {
+            let what = format!(
+                "publishing the dead letter of {topic}/{partition} offset {offset} to '{dlq}' \
+                 (the record is not committed: the next run reads it again)"
+            );
+            match codes::refusal(&cause) {
+                Refusal::NotAuthorized => Error::Refused { what, cause },
+                _ => Error::Broker { what, cause },
+            }
+        };
+        if codes::refusal(&refused) != Refusal::TooLarge {
+            return Err(not_published(refused));
+        }
         log::warn!(
             "{topic}/{partition} offset {offset}: the dead letter was refused ({refused}); \
              sending a shortened one"
@@ -69,13 +86,14 @@ impl Consumer<'_, '_> {
                 self.summary.dead_lettered += 1;
                 self.summary.shortened += 1;
             }
-            Err(cause) => {
+            Err(cause) if codes::refusal(&cause) == Refusal::TooLarge => {
                 log::error!(
                     "{topic}/{partition} offset {offset}: no dead letter could be published to \
                      '{dlq}' ({cause}); skipping the record"
                 );
                 self.summary.skipped += 1;
             }
+            Err(cause) => return Err(not_published(cause)),
         }
         Ok(())
     }

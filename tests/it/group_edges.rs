@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::groups::{
     describe, printed, secs, try_describe, wait_printed, wait_until, Proc, COMMIT_EVERY, SETTLE,
 };
-use crate::util;
+use crate::{secured, util};
 
 /// A session timeout the broker accepts (its group.min.session.timeout.ms is 6 s by default).
 const SESSION: &str = "6";
@@ -330,4 +330,131 @@ fn partitions_added_to_a_topic_are_read_by_a_group_and_without_one() {
     );
     assert_eq!((lost, duplicates), (0, 0));
     assert_eq!(of_new, HashSet::from([2, 3]));
+}
+
+/// The secured broker's PLAINTEXT (a super user) and SASL_PLAINTEXT listeners: the one that
+/// already runs on its ports, whoever started it (`scripts/kafka-local secure start` of another
+/// checkout), else the one `secured.rs` starts.
+fn secured_listeners() -> &'static (String, String) {
+    static LISTENERS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    LISTENERS.get_or_init(|| {
+        let base: u16 = std::env::var("KAFKA_SECURE_PORT")
+            .map(|p| p.parse().expect("KAFKA_SECURE_PORT is a port"))
+            .unwrap_or(29092);
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], base));
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
+            (
+                format!("localhost:{base}"),
+                format!("localhost:{}", base + 2),
+            )
+        } else {
+            let secure = secured::secure();
+            (secure.plaintext.clone(), secure.sasl_plaintext.clone())
+        }
+    })
+}
+
+/// A Kafka tool class run against the secured broker's PLAINTEXT listener (a super user).
+fn secure_tool(class: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(util::project_dir().join("scripts/kafka-local"))
+        .env("KAFKA_VERSION", util::kafka_version())
+        .args(["run", class, "--bootstrap-server", &secured_listeners().0])
+        .args(args)
+        .output()
+        .expect("scripts/kafka-local runs");
+    assert!(
+        out.status.success(),
+        "{class} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_dead_letter_refused_by_an_acl_ends_the_run_without_committing_past_the_record() {
+    let (plaintext, sasl_plaintext) = secured_listeners();
+    let topic = util::unique("sec-dlq-acl");
+    let dlq = format!("{topic}.dlq");
+    for t in [&topic, &dlq] {
+        secure_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &[
+                "--create",
+                "--topic",
+                t,
+                "--partitions",
+                "1",
+                "--replication-factor",
+                "1",
+            ],
+        );
+    }
+    let group = util::unique("sec-dlq-g");
+    // bob may read topics; this test lets him use its group too, never write.
+    secure_tool(
+        util::tool_class(
+            "org.apache.kafka.tools.AclCommand",
+            "kafka.admin.AclCommand",
+        ),
+        &[
+            "--add",
+            "--allow-principal",
+            "User:bob",
+            "--operation",
+            "Read",
+            "--group",
+            &group,
+        ],
+    );
+    // A valid order, a record that is not one, a valid order, written by a super user.
+    let (first, third) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let order =
+        |id: &str| format!(r#"{{"order_id":"{id}","user":"ann","item":"book","quantity":1}}"#);
+    let mut kcat = util::kcat();
+    kcat.args(["-P", "-b", plaintext, "-t", &topic, "-p", "0"]);
+    let lines = format!("{}\nnot an order\n{}\n", order(&first), order(&third));
+    util::tool_output(kcat, lines.as_bytes());
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_order-consumer"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(["-b", sasl_plaintext, "-t", &topic, "-g", &group])
+        .args(["--format", "json", "--idle-timeout", "3", "--retries", "2"])
+        .envs([
+            ("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT"),
+            ("KAFKA_SASL_MECHANISM", "PLAIN"),
+            ("KAFKA_SASL_USERNAME", "bob"),
+            ("KAFKA_SASL_PASSWORD", "bob-secret"),
+        ])
+        .output()
+        .expect("order-consumer runs");
+    let r = util::Run::from(out);
+    let committed = util::committed(plaintext, &group, &topic);
+    println!(
+        "bob's dead letter to {dlq}: exit {}, printed {} orders, committed {committed:?}; \
+         stderr:\n{}",
+        r.code,
+        r.stdout.lines().count(),
+        r.stderr
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let refusal = format!("not authorized to write topic '{dlq}'");
+    assert!(r.stderr.contains(&refusal), "{refusal:?} in:\n{}", r.stderr);
+    for never in ["sending a shortened one", "skipping the record"] {
+        assert!(!r.stderr.contains(never), "{never:?} in:\n{}", r.stderr);
+    }
+    let printed: Vec<String> = r
+        .json_lines()
+        .iter()
+        .map(|v| v["order"]["order_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(printed, [first], "nothing after the record");
+    assert_eq!(
+        committed,
+        [(0, 1)].into(),
+        "committed up to the record, not past it"
+    );
 }
