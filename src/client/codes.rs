@@ -52,7 +52,7 @@ const TABLE: &[(i16, &str, bool, &str)] = &[
     (23, "INCONSISTENT_GROUP_PROTOCOL", false, "the group's members use another protocol or assignor"),
     (24, "INVALID_GROUP_ID", false, "the group id is not valid"),
     (25, "UNKNOWN_MEMBER_ID", false, "the group does not know this member"),
-    (26, "INVALID_SESSION_TIMEOUT", false, "the session timeout is outside the broker's group.min.session.timeout.ms to group.max.session.timeout.ms"),
+    (26, "INVALID_SESSION_TIMEOUT", false, "the broker does not accept this session timeout (group.min.session.timeout.ms to group.max.session.timeout.ms)"),
     (27, "REBALANCE_IN_PROGRESS", true, "the group is rebalancing"),
     (28, "INVALID_COMMIT_OFFSET_SIZE", false, "the committed offset's metadata is too large"),
     (29, "TOPIC_AUTHORIZATION_FAILED", false, "not authorized to use the topic"),
@@ -96,6 +96,14 @@ pub fn describe(code: i16) -> String {
     match entry(code) {
         Some((_, name, _, meaning)) => format!("{meaning} ({name}, error {code})"),
         None => format!("broker error {code} (a code this client has no name for)"),
+    }
+}
+
+/// The error's protocol name and number, for words of a caller's own: "NAME, error N".
+pub fn named(code: i16) -> String {
+    match entry(code) {
+        Some((_, name, _, _)) => format!("{name}, error {code}"),
+        None => format!("error {code}"),
     }
 }
 

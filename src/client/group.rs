@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use kafka_protocol::messages::{
-    ApiKey, FindCoordinatorRequest, GroupId, OffsetCommitRequest, OffsetFetchRequest, TopicName,
+    ApiKey, DescribeConfigsRequest, FindCoordinatorRequest, GroupId, OffsetCommitRequest,
+    OffsetFetchRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -23,6 +25,9 @@ use crate::error::Error;
 const FIND_COORDINATOR: std::ops::RangeInclusive<i16> = 1..=3;
 const OFFSET_FETCH: std::ops::RangeInclusive<i16> = 1..=7;
 const OFFSET_COMMIT: std::ops::RangeInclusive<i16> = 2..=8;
+const DESCRIBE_CONFIGS: std::ops::RangeInclusive<i16> = 1..=4;
+/// DescribeConfigs' resource type of a broker.
+const BROKER_RESOURCE: i8 = 4;
 
 impl Client<'_> {
     pub(super) fn forget_coordinator(&mut self) {
@@ -193,6 +198,36 @@ impl Client<'_> {
         })
     }
 
+    /// The values of broker `node`'s settings `names` that it shows this user, in one attempt:
+    /// what goes into a message, where a refusal (no DescribeConfigs ACL) only leaves words out.
+    pub(super) fn broker_settings(
+        &mut self,
+        node: i32,
+        names: &[&str],
+    ) -> Result<HashMap<String, String>, Failure> {
+        let request = |_| {
+            DescribeConfigsRequest::default().with_resources(vec![
+                DescribeConfigsResource::default()
+                    .with_resource_type(BROKER_RESOURCE)
+                    .with_resource_name(StrBytes::from_string(node.to_string()))
+                    .with_configuration_keys(Some(
+                        names
+                            .iter()
+                            .map(|n| StrBytes::from_string(n.to_string()))
+                            .collect(),
+                    )),
+            ])
+        };
+        self.call_node(
+            node,
+            ApiKey::DescribeConfigs,
+            DESCRIBE_CONFIGS,
+            Duration::ZERO,
+            request,
+            parse_describe_configs,
+        )
+    }
+
     /// A group-level error: a moved or loading coordinator is worth a retry (and a new look-up).
     fn group_failure(&mut self, group: &str, error: i16) -> Failure {
         if codes::retriable(error) {
@@ -257,4 +292,85 @@ pub(super) fn parse_offset_commit(body: &[u8], version: i16) -> WireResult<Vec<(
     }
     r.tags()?;
     Ok(out)
+}
+
+/// The settings of a DescribeConfigs answer that came with a value, of every resource that
+/// answered without an error.
+pub(super) fn parse_describe_configs(
+    body: &[u8],
+    version: i16,
+) -> WireResult<HashMap<String, String>> {
+    let mut r = Reader::new(body, version >= 4);
+    r.i32()?; // throttle
+    let mut found = HashMap::new();
+    let resources = r.count(9)?;
+    for _ in 0..resources {
+        let error = r.i16()?;
+        r.nullable_string()?; // message
+        r.i8()?; // resource type
+        r.string()?; // resource name
+        let configs = r.count(8)?;
+        for _ in 0..configs {
+            let name = r.string()?.to_string();
+            let value = r.nullable_string()?.map(str::to_string);
+            r.bool()?; // read only
+            r.i8()?; // source
+            r.bool()?; // sensitive
+            let synonyms = r.count(4)?;
+            for _ in 0..synonyms {
+                r.string()?;
+                r.nullable_string()?;
+                r.i8()?;
+                r.tags()?;
+            }
+            if version >= 3 {
+                r.i8()?; // type
+                r.nullable_string()?; // documentation
+            }
+            r.tags()?;
+            if let (codes::NONE, Some(value)) = (error, value) {
+                found.insert(name, value);
+            }
+        }
+        r.tags()?;
+    }
+    r.tags()?;
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn string(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as i16).to_be_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    #[test]
+    fn describe_configs_answers_give_the_values_shown_and_a_cut_one_is_an_error() {
+        let mut body = Vec::new();
+        body.extend_from_slice(&0i32.to_be_bytes()); // throttle
+        body.extend_from_slice(&1i32.to_be_bytes()); // one resource
+        body.extend_from_slice(&0i16.to_be_bytes()); // no error
+        body.extend_from_slice(&(-1i16).to_be_bytes()); // no message
+        body.push(BROKER_RESOURCE as u8);
+        string(&mut body, "1");
+        body.extend_from_slice(&2i32.to_be_bytes()); // two configs
+        for (name, value) in [("group.min.session.timeout.ms", Some("6000")), ("x", None)] {
+            string(&mut body, name);
+            match value {
+                Some(v) => string(&mut body, v),
+                None => body.extend_from_slice(&(-1i16).to_be_bytes()),
+            }
+            body.extend_from_slice(&[0, 5, 0]); // read only, source, sensitive
+            body.extend_from_slice(&0i32.to_be_bytes()); // no synonyms
+        }
+        let found = parse_describe_configs(&body, 1).unwrap();
+        assert_eq!(
+            found,
+            HashMap::from([("group.min.session.timeout.ms".into(), "6000".into())])
+        );
+        assert!(parse_describe_configs(&body[..body.len() - 3], 1).is_err());
+    }
 }

@@ -364,6 +364,33 @@ impl Client<'_> {
         Ok(described)
     }
 
+    /// The session timeouts `group`'s coordinator accepts, in words: its own settings when it
+    /// shows them to this user, else their names and Kafka's defaults.
+    fn session_range(&mut self, group: &str) -> String {
+        const MIN: &str = "group.min.session.timeout.ms";
+        const MAX: &str = "group.max.session.timeout.ms";
+        let shown = self
+            .coordinator_node(group)
+            .and_then(|node| self.broker_settings(node, &[MIN, MAX]));
+        let secs = |ms: &str| ms.parse::<f64>().ok().map(|ms| ms / 1000.0);
+        match shown {
+            Ok(values) => match (
+                values.get(MIN).and_then(|v| secs(v)),
+                values.get(MAX).and_then(|v| secs(v)),
+            ) {
+                (Some(min), Some(max)) => {
+                    return format!(
+                        "it accepts {min} s to {max} s (its {MIN}={}, {MAX}={})",
+                        values[MIN], values[MAX]
+                    )
+                }
+                _ => log::debug!("the coordinator showed {values:?} of {MIN} and {MAX}"),
+            },
+            Err(e) => log::debug!("the coordinator's {MIN} and {MAX} are not shown: {e:?}"),
+        }
+        format!("it accepts the range its {MIN} and {MAX} set (6 s to 1800 s unless changed)")
+    }
+
     /// A join the coordinator refused for good, in words that say what to change.
     fn join_refused(&mut self, member: &Member, error: i16) -> Failure {
         let group = member.group.as_str();
@@ -371,14 +398,13 @@ impl Client<'_> {
         match error {
             codes::INVALID_SESSION_TIMEOUT => {
                 let session = member.settings.session_timeout.as_secs_f64();
+                let range = self.session_range(group);
                 Failure::Fatal(Error::Broker {
                     what,
                     cause: format!(
                         "the broker refused the session timeout of {session} s (--session-timeout \
-                         {session}, session.timeout.ms): it accepts only the range its \
-                         group.min.session.timeout.ms and group.max.session.timeout.ms set \
-                         (6 s to 1800 s unless changed) ({})",
-                        codes::describe(error)
+                         {session}, session.timeout.ms; {}): {range}",
+                        codes::named(error)
                     ),
                 })
             }
@@ -401,7 +427,7 @@ impl Client<'_> {
                          '{PROTOCOL_TYPE}' protocol ({}): give the Java members \
                          partition.assignment.strategy=org.apache.kafka.clients.consumer.\
                          RangeAssignor (alone or among theirs), or use another group",
-                        codes::describe(error)
+                        codes::named(error)
                     ),
                 })
             }

@@ -171,6 +171,7 @@ pub fn decode_response(api: i16, version: i16, body: &[u8]) -> bool {
         14 => membership::parse_assignment(body, "orders").is_ok(),
         15 => membership::parse_describe(body, version).is_ok(),
         17 => sasl::parse_handshake(body).is_ok(),
+        32 => group::parse_describe_configs(body, version).is_ok(),
         18 => conn::parse_api_versions(body).is_ok(),
         36 => sasl::parse_authenticate(body, version).is_ok(),
         _ => false,
