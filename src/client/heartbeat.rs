@@ -270,3 +270,59 @@ impl Client<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn beat() -> Beat {
+        let settings = GroupSettings {
+            session_timeout: Duration::from_secs(45),
+            heartbeat_interval: Duration::from_secs(3),
+            max_poll_interval: Duration::from_secs(300),
+            instance_id: None,
+        };
+        Beat::new("g", &settings)
+    }
+
+    #[test]
+    fn an_answer_about_an_earlier_generation_changes_nothing() {
+        let b = beat();
+        b.joined("m-1", 4);
+        b.report(3, News::Lost(codes::ILLEGAL_GENERATION));
+        assert!(b.in_generation() && !b.lost() && b.take_news().is_none());
+        // Nor while a join is under way.
+        b.joining();
+        b.report(4, News::Rebalance);
+        assert!(b.take_news().is_none());
+    }
+
+    #[test]
+    fn a_rebalance_keeps_the_generation_and_a_loss_ends_it_and_outranks_it() {
+        let b = beat();
+        b.joined("m-1", 4);
+        b.report(4, News::Rebalance);
+        assert!(b.in_generation() && !b.lost());
+        b.report(4, News::PollTimeout);
+        assert!(!b.in_generation() && b.lost());
+        assert!(matches!(b.take_news(), Some(News::PollTimeout)));
+        b.joined("m-1", 5);
+        assert!(b.in_generation() && b.take_news().is_none());
+    }
+
+    #[test]
+    fn a_refused_commit_puts_the_member_out_until_it_joins_again() {
+        let b = beat();
+        b.joined("m-1", 4);
+        b.lose(codes::REBALANCE_IN_PROGRESS);
+        assert!(!b.in_generation() && b.lost());
+        // What the heartbeats say afterwards does not hide the loss.
+        b.report(4, News::Rebalance);
+        assert!(matches!(
+            b.take_news(),
+            Some(News::Lost(codes::REBALANCE_IN_PROGRESS))
+        ));
+        b.joined("m-2", 5);
+        assert!(b.in_generation() && !b.lost());
+    }
+}

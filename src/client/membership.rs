@@ -660,6 +660,38 @@ mod tests {
         parse_assignment(a, "t").unwrap()
     }
 
+    fn settings() -> GroupSettings {
+        GroupSettings {
+            session_timeout: Duration::from_secs(45),
+            heartbeat_interval: Duration::from_secs(3),
+            max_poll_interval: Duration::from_secs(300),
+            instance_id: None,
+        }
+    }
+
+    #[test]
+    fn a_member_out_of_its_generation_claims_none_until_it_joins_again() {
+        let mut m = Member::new("g", settings());
+        assert!(!m.in_generation(), "not before its first join");
+        (m.member_id, m.generation) = ("m-1".into(), 4);
+        m.beat.joined("m-1", 4);
+        assert!(m.in_generation());
+        m.lose(codes::ILLEGAL_GENERATION);
+        assert!(!m.in_generation() && m.is_lost());
+        assert_eq!(m.news().unwrap(), Heartbeat::Lost);
+        // It keeps its member id for the next join, never generation -1 with it in a commit.
+        assert_eq!((m.member_id.as_str(), m.generation), ("m-1", -1));
+        assert!(!m.in_generation());
+
+        m.generation = 5;
+        m.beat.joined("m-1", 5);
+        m.lose(codes::UNKNOWN_MEMBER_ID);
+        assert_eq!(m.news().unwrap(), Heartbeat::Lost);
+        assert_eq!((m.member_id.as_str(), m.generation), ("", -1));
+        m.lose(codes::FENCED_INSTANCE_ID);
+        assert!(m.news().is_err(), "another process has this --instance-id");
+    }
+
     #[test]
     fn range_gives_consecutive_runs_and_the_first_members_one_more() {
         let members = [
