@@ -342,7 +342,13 @@ fn secured_listeners() -> &'static (String, String) {
             .map(|p| p.parse().expect("KAFKA_SECURE_PORT is a port"))
             .unwrap_or(29092);
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], base));
-        if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
+        let listening = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok();
+        // Ours (this checkout's data) goes through secured.rs, which waits for its ACLs.
+        let ours = std::process::Command::new(util::project_dir().join("scripts/kafka-local"))
+            .args(["secure", "status"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if listening && !ours {
             (
                 format!("localhost:{base}"),
                 format!("localhost:{}", base + 2),
