@@ -185,6 +185,8 @@ pub struct ConsumerConfig {
     /// Longest time between polls, and how long a rejoin may take (Java: max.poll.interval.ms;
     /// the join's rebalance timeout). Fits the protocol's i32 milliseconds.
     pub max_poll_interval: Duration,
+    /// How often the topic's partitions are looked up again (Java: metadata.max.age.ms).
+    pub metadata_max_age: Duration,
     /// Static membership (Java: group.instance.id); `None` without `--instance-id`.
     pub instance_id: Option<String>,
     /// `--lag`: print the group's lag per partition and exit.
@@ -690,7 +692,10 @@ pub const CONSUMER: &[Section] = &[
                 .env("KAFKA_SESSION_TIMEOUT")
                 .property_ms("session.timeout.ms")
                 .default("45")
-                .help("how long the group waits for a silent member"),
+                .help(
+                    "how long the group waits for a member whose heartbeats stop (they go on \
+                     while output blocks); the broker allows 6 to 1800 unless changed",
+                ),
             flag("heartbeat-interval")
                 .value("SECS", Rule::decimal(0.1, 3600.0))
                 .env("KAFKA_HEARTBEAT_INTERVAL")
@@ -702,7 +707,10 @@ pub const CONSUMER: &[Section] = &[
                 .env("KAFKA_MAX_POLL_INTERVAL")
                 .property_ms("max.poll.interval.ms")
                 .default("300")
-                .help("longest a member may take between polls, and to rejoin"),
+                .help(
+                    "longest a member may take over one fetch (a blocked stdout included) before \
+                     it leaves the group and rejoins; also how long a rebalance may wait",
+                ),
         ],
     },
     Section {
@@ -736,6 +744,15 @@ pub const CONSUMER: &[Section] = &[
                 .env("KAFKA_FETCH_MAX_BYTES")
                 .default("1048576")
                 .help("bytes per partition and fetch, grown for a larger record"),
+            flag("metadata-max-age")
+                .value("SECS", Rule::decimal(1.0, 86_400.0))
+                .env("KAFKA_METADATA_MAX_AGE")
+                .property_ms("metadata.max.age.ms")
+                .default("300")
+                .help(
+                    "how often the topic's partitions are looked up again: partitions added to \
+                     it are read from their earliest offset (a group rebalances for them)",
+                ),
         ],
     },
     CONNECTION,
@@ -887,6 +904,7 @@ pub fn consumer(
         session_timeout,
         heartbeat_interval,
         max_poll_interval: required(r.secs("max-poll-interval")?),
+        metadata_max_age: required(r.secs("metadata-max-age")?),
         instance_id,
         lag: r.switch("lag"),
         seeing: r.seeing()?,

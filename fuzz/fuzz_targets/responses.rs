@@ -1,6 +1,6 @@
 //! Decodes arbitrary bytes as a broker's answer with the client's own decoders: the first byte
 //! picks the API (Produce, Fetch, ListOffsets, Metadata, OffsetCommit, OffsetFetch, JoinGroup, a
-//! SyncGroup assignment, DescribeGroups, SaslHandshake, ApiVersions, SaslAuthenticate), the second
+//! SyncGroup assignment, DescribeGroups, SaslHandshake, ApiVersions, DescribeConfigs, SaslAuthenticate), the second
 //! its version, the rest is the body. A fetch answer's records are walked too. Nothing may
 //! panic, loop without end or allocate by a length read from the input.
 
@@ -9,7 +9,7 @@
 use libfuzzer_sys::fuzz_target;
 use order_kafka::client::decode_response;
 
-const APIS: [(i16, std::ops::RangeInclusive<i16>); 12] = [
+const APIS: [(i16, std::ops::RangeInclusive<i16>); 13] = [
     (0, 3..=12),
     (1, 4..=12),
     (2, 1..=7),
@@ -21,6 +21,7 @@ const APIS: [(i16, std::ops::RangeInclusive<i16>); 12] = [
     (15, 0..=5),
     (17, 1..=1),
     (18, 0..=0),
+    (32, 1..=4),
     (36, 0..=2),
 ];
 

@@ -77,6 +77,25 @@ impl<'a> Client<'a> {
         Ok(client)
     }
 
+    /// A second client on the same cluster with connections of its own, for a thread of its
+    /// own (the heartbeats): it knows the brokers and the coordinator this one found.
+    pub fn sibling(&self) -> Client<'a> {
+        Client {
+            options: self.options.clone(),
+            transport: self.transport.clone(),
+            stop: self.stop,
+            nodes: self.nodes.clone(),
+            conns: HashMap::new(),
+            meta: None,
+            topics: HashMap::new(),
+            stale: false,
+            coordinator: self.coordinator.clone(),
+            idempotence: None,
+            retries: std::cell::Cell::new(0),
+            creating: std::cell::Cell::new(false),
+        }
+    }
+
     /// Runs `op` under the retry policy. `what` names it in messages ("committing offsets").
     pub fn retry<T>(
         &mut self,

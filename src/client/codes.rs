@@ -6,9 +6,12 @@
 pub const NONE: i16 = 0;
 pub const OFFSET_OUT_OF_RANGE: i16 = 1;
 pub const MESSAGE_TOO_LARGE: i16 = 10;
+pub const RECORD_LIST_TOO_LARGE: i16 = 18;
 pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 pub const ILLEGAL_GENERATION: i16 = 22;
+pub const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
 pub const UNKNOWN_MEMBER_ID: i16 = 25;
+pub const INVALID_SESSION_TIMEOUT: i16 = 26;
 pub const REBALANCE_IN_PROGRESS: i16 = 27;
 pub const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 pub const GROUP_AUTHORIZATION_FAILED: i16 = 30;
@@ -23,6 +26,7 @@ pub const SASL_AUTHENTICATION_FAILED: i16 = 58;
 pub const UNKNOWN_PRODUCER_ID: i16 = 59;
 pub const GROUP_ID_NOT_FOUND: i16 = 69;
 pub const MEMBER_ID_REQUIRED: i16 = 79;
+pub const FENCED_INSTANCE_ID: i16 = 82;
 
 /// (code, name, retriable, meaning)
 const TABLE: &[(i16, &str, bool, &str)] = &[
@@ -46,8 +50,12 @@ const TABLE: &[(i16, &str, bool, &str)] = &[
     (20, "NOT_ENOUGH_REPLICAS_AFTER_APPEND", true, "written, but fewer in-sync replicas than min.insync.replicas"),
     (21, "INVALID_REQUIRED_ACKS", false, "the broker does not accept this acks setting"),
     (22, "ILLEGAL_GENERATION", false, "the group's generation moved on"),
+    (23, "INCONSISTENT_GROUP_PROTOCOL", false, "the group's members use another protocol or assignor"),
+    (24, "INVALID_GROUP_ID", false, "the group id is not valid"),
     (25, "UNKNOWN_MEMBER_ID", false, "the group does not know this member"),
+    (26, "INVALID_SESSION_TIMEOUT", false, "the broker does not accept this session timeout (group.min.session.timeout.ms to group.max.session.timeout.ms)"),
     (27, "REBALANCE_IN_PROGRESS", true, "the group is rebalancing"),
+    (28, "INVALID_COMMIT_OFFSET_SIZE", false, "the committed offset's metadata is too large"),
     (29, "TOPIC_AUTHORIZATION_FAILED", false, "not authorized to use the topic"),
     (30, "GROUP_AUTHORIZATION_FAILED", false, "not authorized to use the group"),
     (31, "CLUSTER_AUTHORIZATION_FAILED", false, "not authorized on the cluster"),
@@ -67,7 +75,9 @@ const TABLE: &[(i16, &str, bool, &str)] = &[
     (75, "UNKNOWN_LEADER_EPOCH", true, "the leader epoch is newer than the broker's"),
     (76, "UNSUPPORTED_COMPRESSION_TYPE", false, "the broker does not accept this compression type"),
     (78, "OFFSET_NOT_AVAILABLE", true, "the partition's offsets are not available yet"),
+    (68, "NON_EMPTY_GROUP", false, "the group still has members"),
     (79, "MEMBER_ID_REQUIRED", false, "the group needs a member id"),
+    (81, "GROUP_MAX_SIZE_REACHED", false, "the group has as many members as the broker's group.max.size allows"),
     (87, "INVALID_RECORD", false, "the broker refused a record as invalid"),
     (82, "FENCED_INSTANCE_ID", false, "another consumer runs with the same --instance-id"),
     (89, "THROTTLING_QUOTA_EXCEEDED", true, "a quota is exceeded"),
@@ -86,7 +96,15 @@ pub fn retriable(code: i16) -> bool {
 pub fn describe(code: i16) -> String {
     match entry(code) {
         Some((_, name, _, meaning)) => format!("{meaning} ({name}, error {code})"),
-        None => format!("broker error {code}"),
+        None => format!("broker error {code} (a code this client has no name for)"),
+    }
+}
+
+/// The error's protocol name and number, for words of a caller's own: "NAME, error N".
+pub fn named(code: i16) -> String {
+    match entry(code) {
+        Some((_, name, _, _)) => format!("{name}, error {code}"),
+        None => format!("error {code}"),
     }
 }
 
@@ -108,6 +126,38 @@ pub fn describe_for(code: i16, action: &str, resource: &str) -> String {
             )
         }
         _ => describe(code),
+    }
+}
+
+/// What kind of refusal a record met, for a caller that may only retry a smaller record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The record or its batch is larger than the broker or topic accepts.
+    TooLarge,
+    /// No ACL allows this user to write there.
+    NotAuthorized,
+    Other,
+}
+
+/// The kind of a per-record refusal of [`super::Client::produce`]. Its words end in the error's
+/// name and number, as [`describe_for`] writes them, which is what is read here.
+pub fn refusal(cause: &str) -> Refusal {
+    let names = |codes: &[i16]| {
+        codes.iter().any(|&code| {
+            entry(code)
+                .is_some_and(|(_, name, _, _)| cause.contains(&format!("({name}, error {code})")))
+        })
+    };
+    if names(&[MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE]) {
+        Refusal::TooLarge
+    } else if names(&[
+        TOPIC_AUTHORIZATION_FAILED,
+        GROUP_AUTHORIZATION_FAILED,
+        CLUSTER_AUTHORIZATION_FAILED,
+    ]) {
+        Refusal::NotAuthorized
+    } else {
+        Refusal::Other
     }
 }
 
@@ -162,12 +212,31 @@ mod tests {
             describe(6),
             "this broker is no longer the partition's leader (NOT_LEADER_OR_FOLLOWER, error 6)"
         );
-        assert_eq!(describe(999), "broker error 999");
+        assert_eq!(
+            describe(999),
+            "broker error 999 (a code this client has no name for)"
+        );
         assert_eq!(
             describe_for(29, "write", "topic 'orders'"),
             "not authorized to write topic 'orders' (TOPIC_AUTHORIZATION_FAILED, error 29): no \
              ACL of the cluster allows it for this user"
         );
         assert_eq!(describe_for(6, "write", "topic 'orders'"), describe(6));
+    }
+
+    #[test]
+    fn refusals_are_told_apart_by_the_words_describe_for_writes() {
+        let cases = [
+            (MESSAGE_TOO_LARGE, Refusal::TooLarge),
+            (RECORD_LIST_TOO_LARGE, Refusal::TooLarge),
+            (TOPIC_AUTHORIZATION_FAILED, Refusal::NotAuthorized),
+            (CLUSTER_AUTHORIZATION_FAILED, Refusal::NotAuthorized),
+            (87, Refusal::Other),
+            (999, Refusal::Other),
+        ];
+        for (code, expected) in cases {
+            let cause = format!("o.dlq/0: {}", describe_for(code, "write", "topic 'o.dlq'"));
+            assert_eq!(refusal(&cause), expected, "{cause}");
+        }
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::conn::garbled;
 use super::membership::Member;
-use super::request::{ApiKey, FindCoordinatorRequest, OffsetCommitRequest, OffsetFetchRequest};
+use super::request::{
+    ApiKey, DescribeConfigsRequest, FindCoordinatorRequest, OffsetCommitRequest, OffsetFetchRequest,
+};
 use super::wire::{Reader, Result as WireResult};
 use super::{codes, Client, Failure};
 use crate::error::Error;
@@ -15,6 +17,9 @@ use crate::error::Error;
 pub(super) const FIND_COORDINATOR: std::ops::RangeInclusive<i16> = 1..=3;
 pub(super) const OFFSET_FETCH: std::ops::RangeInclusive<i16> = 1..=7;
 pub(super) const OFFSET_COMMIT: std::ops::RangeInclusive<i16> = 2..=8;
+pub(super) const DESCRIBE_CONFIGS: std::ops::RangeInclusive<i16> = 1..=4;
+/// DescribeConfigs' resource type of a broker.
+const BROKER_RESOURCE: i8 = 4;
 
 impl Client<'_> {
     pub(super) fn forget_coordinator(&mut self) {
@@ -65,6 +70,15 @@ impl Client<'_> {
         Ok(node)
     }
 
+    /// Finds `group`'s coordinator, under the retry policy: whether the group path is there at
+    /// all.
+    pub fn find_coordinator(&mut self, group: &str) -> Result<(), Error> {
+        self.retry(
+            &format!("finding the coordinator of group '{group}'"),
+            |c| c.coordinator_node(group).map(drop),
+        )
+    }
+
     /// The committed offset of each partition of `topic` that has one.
     pub fn committed(
         &mut self,
@@ -107,7 +121,8 @@ impl Client<'_> {
     }
 
     /// Commits `offsets` (partition -> next offset to read), as `member` of the group when one is
-    /// given. `Ok(false)`: the group moved to a new generation and refused the commit.
+    /// given. `Ok(false)`: the member is out of its generation (the coordinator refused the
+    /// commit, now or before): nothing is committed until it joins again.
     pub fn commit(
         &mut self,
         group: &str,
@@ -115,6 +130,11 @@ impl Client<'_> {
         offsets: &[(i32, i64)],
         member: Option<&Member>,
     ) -> Result<bool, Error> {
+        // Never as a member without a generation: a group that became empty meanwhile would
+        // take the commit as a standalone one, over what the next owner committed.
+        if member.is_some_and(|m| !m.in_generation()) {
+            return Ok(false);
+        }
         self.retry(&format!("committing offsets of group '{group}'"), |c| {
             let node = c.coordinator_node(group)?;
             let request = |version| OffsetCommitRequest {
@@ -141,15 +161,40 @@ impl Client<'_> {
                     codes::ILLEGAL_GENERATION
                     | codes::UNKNOWN_MEMBER_ID
                     | codes::REBALANCE_IN_PROGRESS
+                    | codes::FENCED_INSTANCE_ID
                         if member.is_some() =>
                     {
-                        return Ok(false)
+                        member.expect("matched above").lose(e);
+                        return Ok(false);
                     }
                     e => return Err(c.group_failure(group, e)),
                 }
             }
             Ok(true)
         })
+    }
+
+    /// The values of broker `node`'s settings `names` that it shows this user, in one attempt:
+    /// what goes into a message, where a refusal (no DescribeConfigs ACL) only leaves words out.
+    pub(super) fn broker_settings(
+        &mut self,
+        node: i32,
+        names: &[&str],
+    ) -> Result<HashMap<String, String>, Failure> {
+        let node_name = node.to_string();
+        let request = |_| DescribeConfigsRequest {
+            resource_type: BROKER_RESOURCE,
+            resource_name: &node_name,
+            keys: names,
+        };
+        self.call_node(
+            node,
+            ApiKey::DescribeConfigs,
+            DESCRIBE_CONFIGS,
+            Duration::ZERO,
+            request,
+            parse_describe_configs,
+        )
     }
 
     /// A group-level error: a moved or loading coordinator is worth a retry (and a new look-up).
@@ -216,4 +261,85 @@ pub(super) fn parse_offset_commit(body: &[u8], version: i16) -> WireResult<Vec<(
     }
     r.tags()?;
     Ok(out)
+}
+
+/// The settings of a DescribeConfigs answer that came with a value, of every resource that
+/// answered without an error.
+pub(super) fn parse_describe_configs(
+    body: &[u8],
+    version: i16,
+) -> WireResult<HashMap<String, String>> {
+    let mut r = Reader::new(body, version >= 4);
+    r.i32()?; // throttle
+    let mut found = HashMap::new();
+    let resources = r.count(9)?;
+    for _ in 0..resources {
+        let error = r.i16()?;
+        r.nullable_string()?; // message
+        r.i8()?; // resource type
+        r.string()?; // resource name
+        let configs = r.count(8)?;
+        for _ in 0..configs {
+            let name = r.string()?.to_string();
+            let value = r.nullable_string()?.map(str::to_string);
+            r.bool()?; // read only
+            r.i8()?; // source
+            r.bool()?; // sensitive
+            let synonyms = r.count(4)?;
+            for _ in 0..synonyms {
+                r.string()?;
+                r.nullable_string()?;
+                r.i8()?;
+                r.tags()?;
+            }
+            if version >= 3 {
+                r.i8()?; // type
+                r.nullable_string()?; // documentation
+            }
+            r.tags()?;
+            if let (codes::NONE, Some(value)) = (error, value) {
+                found.insert(name, value);
+            }
+        }
+        r.tags()?;
+    }
+    r.tags()?;
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn string(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as i16).to_be_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    #[test]
+    fn describe_configs_answers_give_the_values_shown_and_a_cut_one_is_an_error() {
+        let mut body = Vec::new();
+        body.extend_from_slice(&0i32.to_be_bytes()); // throttle
+        body.extend_from_slice(&1i32.to_be_bytes()); // one resource
+        body.extend_from_slice(&0i16.to_be_bytes()); // no error
+        body.extend_from_slice(&(-1i16).to_be_bytes()); // no message
+        body.push(BROKER_RESOURCE as u8);
+        string(&mut body, "1");
+        body.extend_from_slice(&2i32.to_be_bytes()); // two configs
+        for (name, value) in [("group.min.session.timeout.ms", Some("6000")), ("x", None)] {
+            string(&mut body, name);
+            match value {
+                Some(v) => string(&mut body, v),
+                None => body.extend_from_slice(&(-1i16).to_be_bytes()),
+            }
+            body.extend_from_slice(&[0, 5, 0]); // read only, source, sensitive
+            body.extend_from_slice(&0i32.to_be_bytes()); // no synonyms
+        }
+        let found = parse_describe_configs(&body, 1).unwrap();
+        assert_eq!(
+            found,
+            HashMap::from([("group.min.session.timeout.ms".into(), "6000".into())])
+        );
+        assert!(parse_describe_configs(&body[..body.len() - 3], 1).is_err());
+    }
 }

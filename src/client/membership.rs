@@ -2,15 +2,18 @@
 //! LeaveGroup, with the "range" assignor and the standard consumer subscription and assignment
 //! encodings, so Apache's Java consumer can be a member of the same group.
 //!
-//! The client is blocking and single-threaded: the consumer sends heartbeats from its poll loop,
-//! which never waits longer than a fetch's max wait between two of them.
+//! The poll loop joins, syncs and leaves; heartbeats go from a thread of their own
+//! ([`super::heartbeat`]), which tells the poll loop through the member's [`Beat`] when the group
+//! rebalances or this member lost its partitions.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use super::heartbeat::{Beat, News};
 use super::request::{
-    ApiKey, DescribeGroupsRequest, HeartbeatRequest, JoinGroupProtocol, JoinGroupRequest,
-    LeaveGroupRequest, SyncGroupRequest,
+    ApiKey, DescribeGroupsRequest, JoinGroupProtocol, JoinGroupRequest, LeaveGroupRequest,
+    SyncGroupRequest,
 };
 use super::wire::{Reader, Result as WireResult, WireError};
 use super::{codes, Client, Failure};
@@ -45,7 +48,11 @@ pub struct Member {
     pub member_id: String,
     pub generation: i32,
     pub settings: GroupSettings,
-    last_heartbeat: Instant,
+    /// Whether this member leads its generation (it computed the assignment): the one that
+    /// rejoins when the topic's partition count changes, as the Java leader does.
+    pub leader: bool,
+    /// Shared with the heartbeat thread.
+    beat: Arc<Beat>,
 }
 
 impl Member {
@@ -66,19 +73,80 @@ impl Member {
             group: group.to_string(),
             member_id: String::new(),
             generation: -1,
+            leader: false,
+            beat: Arc::new(Beat::new(group, &settings)),
             settings,
-            last_heartbeat: Instant::now(),
         }
+    }
+
+    /// What the heartbeat thread ([`Client::send_heartbeats`]) shares with this member.
+    pub fn beat(&self) -> Arc<Beat> {
+        Arc::clone(&self.beat)
+    }
+
+    /// The poll loop asks for records: the max poll interval starts again.
+    pub fn polled(&self) {
+        self.beat.polled();
+    }
+
+    /// Whether offsets may be committed as this member: it is in a generation the coordinator
+    /// has not refused.
+    pub fn in_generation(&self) -> bool {
+        self.generation >= 0 && self.beat.in_generation()
+    }
+
+    /// Whether this member lost its partitions since it joined (a refused commit or heartbeat,
+    /// a stalled poll loop): what it fetched for them is not to be processed.
+    pub fn is_lost(&self) -> bool {
+        self.beat.lost()
+    }
+
+    /// What the heartbeat thread learned since the last look. A lost generation is applied to
+    /// this member: the next join is a fresh one where the coordinator forgot it.
+    pub fn news(&mut self) -> Result<Heartbeat, Error> {
+        let forgotten = |m: &mut Member| {
+            m.generation = -1;
+            if m.settings.instance_id.is_none() {
+                m.member_id.clear();
+            }
+        };
+        Ok(match self.beat.take_news() {
+            None => Heartbeat::Fine,
+            Some(News::Rebalance) => Heartbeat::Rejoin,
+            Some(News::Failed(e)) => return Err(e),
+            Some(News::Lost(codes::FENCED_INSTANCE_ID)) => {
+                return Err(Error::Broker {
+                    what: format!("group '{}'", self.group),
+                    cause: codes::describe(codes::FENCED_INSTANCE_ID),
+                })
+            }
+            Some(News::Lost(codes::UNKNOWN_MEMBER_ID) | News::PollTimeout) => {
+                forgotten(self);
+                Heartbeat::Lost
+            }
+            Some(News::Lost(_)) => {
+                self.generation = -1;
+                Heartbeat::Lost
+            }
+        })
+    }
+
+    /// A commit was refused: the member is out of its generation until it joins again.
+    pub(super) fn lose(&self, error: i16) {
+        self.beat.lose(error);
     }
 }
 
-/// What a heartbeat learned.
+/// What the heartbeats learned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Heartbeat {
-    /// Not due yet, or answered: carry on.
+    /// Nothing new: carry on.
     Fine,
-    /// The group is rebalancing (or forgot us): commit, then join again.
+    /// The group is rebalancing: commit, then join again.
     Rejoin,
+    /// This member is out of its generation: its partitions may be another member's already.
+    /// Drop what was fetched, commit nothing, join again.
+    Lost,
 }
 
 impl Client<'_> {
@@ -86,11 +154,13 @@ impl Client<'_> {
     /// member (sorted). The leader computes the range assignment for everyone.
     pub fn join(&mut self, member: &mut Member, topic: &str) -> Result<Vec<i32>, Error> {
         let what = format!("joining group '{}'", member.group);
+        member.beat.joining();
         loop {
             let joined = self.retry(&what, |c| c.join_once(member, topic))?;
             let Some((leader, members)) = joined else {
                 continue;
             };
+            member.leader = leader;
             let assignments = if leader {
                 let partitions = self.partitions(topic)?;
                 range_assign(topic, &partitions, &members)
@@ -101,7 +171,7 @@ impl Client<'_> {
                 c.sync_once(member, &assignments)
             })? {
                 Some(assignment) => {
-                    member.last_heartbeat = Instant::now();
+                    member.beat.joined(&member.member_id, member.generation);
                     let mut mine =
                         parse_assignment(&assignment, topic).map_err(|e| Error::Broker {
                             what: format!("reading the assignment of group '{}'", member.group),
@@ -156,7 +226,7 @@ impl Client<'_> {
                 member.member_id.clear();
                 return Ok(None);
             }
-            e => return Err(self.membership_failure(&member.group, e)),
+            e => return Err(self.join_refused(member, e)),
         }
         member.member_id = joined.member_id;
         member.generation = joined.generation;
@@ -207,51 +277,6 @@ impl Client<'_> {
         }
     }
 
-    /// Sends a heartbeat when one is due.
-    pub fn heartbeat(&mut self, member: &mut Member) -> Result<Heartbeat, Error> {
-        if member.last_heartbeat.elapsed() < member.settings.heartbeat_interval {
-            return Ok(Heartbeat::Fine);
-        }
-        let what = format!("sending a heartbeat to group '{}'", member.group);
-        let error = self.retry(&what, |c| {
-            let node = c.coordinator_node(&member.group)?;
-            let request = |_| HeartbeatRequest {
-                group_id: member.group_id(),
-                generation_id: member.generation,
-                member_id: member.id(),
-                group_instance_id: member.instance_id(),
-            };
-            let error = c.call_node(
-                node,
-                ApiKey::Heartbeat,
-                HEARTBEAT,
-                Duration::ZERO,
-                request,
-                |body, version| {
-                    let mut r = Reader::new(body, version >= 4);
-                    r.i32()?;
-                    r.i16()
-                },
-            )?;
-            match error {
-                codes::NONE
-                | codes::REBALANCE_IN_PROGRESS
-                | codes::ILLEGAL_GENERATION
-                | codes::UNKNOWN_MEMBER_ID => Ok(error),
-                e => Err(c.membership_failure(&member.group, e)),
-            }
-        })?;
-        member.last_heartbeat = Instant::now();
-        if error == codes::UNKNOWN_MEMBER_ID && member.settings.instance_id.is_none() {
-            member.member_id.clear();
-        }
-        Ok(if error == codes::NONE {
-            Heartbeat::Fine
-        } else {
-            Heartbeat::Rejoin
-        })
-    }
-
     /// Leaves the group at once, so the others take over without waiting for the session
     /// timeout. Static members stay (their partitions wait for them), as in the Java client.
     pub fn leave(&mut self, member: &Member) -> Result<(), Error> {
@@ -280,29 +305,115 @@ impl Client<'_> {
     /// Which member owns each partition of `topic` in `group`, as the coordinator describes
     /// the group: partition -> "member id (client id@host)".
     pub fn owners(&mut self, group: &str, topic: &str) -> Result<HashMap<i32, String>, Error> {
-        self.retry(&format!("describing group '{group}'"), |c| {
-            let node = c.coordinator_node(group)?;
-            let request = |_| DescribeGroupsRequest { group };
-            let (error, members) = c.call_node(
-                node,
-                ApiKey::DescribeGroups,
-                DESCRIBE_GROUPS,
-                Duration::ZERO,
-                request,
-                parse_describe,
-            )?;
-            if error != codes::NONE {
-                return Err(c.membership_failure(group, error));
+        let described = self.retry(&format!("describing group '{group}'"), |c| {
+            c.describe_group(group)
+        })?;
+        let mut owners = HashMap::new();
+        for (who, assignment) in described.members {
+            // A member of another protocol (not a consumer) has no partitions of ours.
+            for p in parse_assignment(&assignment, topic).unwrap_or_default() {
+                owners.insert(p, who.clone());
             }
-            let mut owners = HashMap::new();
-            for (who, assignment) in members {
-                // A member of another protocol (not a consumer) has no partitions of ours.
-                for p in parse_assignment(&assignment, topic).unwrap_or_default() {
-                    owners.insert(p, who.clone());
+        }
+        Ok(owners)
+    }
+
+    /// The members of `group` now, as "member id (client id@host)", and the group's state
+    /// ("Stable", "Empty", ...).
+    pub fn members(&mut self, group: &str) -> Result<(Vec<String>, String), Error> {
+        let described = self.retry(&format!("describing group '{group}'"), |c| {
+            c.describe_group(group)
+        })?;
+        let members = described.members.into_iter().map(|m| m.0).collect();
+        Ok((members, described.state))
+    }
+
+    fn describe_group(&mut self, group: &str) -> Result<Described, Failure> {
+        let node = self.coordinator_node(group)?;
+        let request = |_| DescribeGroupsRequest { group };
+        let described = self.call_node(
+            node,
+            ApiKey::DescribeGroups,
+            DESCRIBE_GROUPS,
+            Duration::ZERO,
+            request,
+            parse_describe,
+        )?;
+        if described.error != codes::NONE {
+            return Err(self.membership_failure(group, described.error));
+        }
+        Ok(described)
+    }
+
+    /// The session timeouts `group`'s coordinator accepts, in words: its own settings when it
+    /// shows them to this user, else their names and Kafka's defaults.
+    fn session_range(&mut self, group: &str) -> String {
+        const MIN: &str = "group.min.session.timeout.ms";
+        const MAX: &str = "group.max.session.timeout.ms";
+        let shown = self
+            .coordinator_node(group)
+            .and_then(|node| self.broker_settings(node, &[MIN, MAX]));
+        let secs = |ms: &str| ms.parse::<f64>().ok().map(|ms| ms / 1000.0);
+        match shown {
+            Ok(values) => match (
+                values.get(MIN).and_then(|v| secs(v)),
+                values.get(MAX).and_then(|v| secs(v)),
+            ) {
+                (Some(min), Some(max)) => {
+                    return format!(
+                        "it accepts {min} s to {max} s (its {MIN}={}, {MAX}={})",
+                        values[MIN], values[MAX]
+                    )
                 }
+                _ => log::debug!("the coordinator showed {values:?} of {MIN} and {MAX}"),
+            },
+            Err(e) => log::debug!("the coordinator's {MIN} and {MAX} are not shown: {e:?}"),
+        }
+        format!("it accepts the range its {MIN} and {MAX} set (6 s to 1800 s unless changed)")
+    }
+
+    /// A join the coordinator refused for good, in words that say what to change.
+    fn join_refused(&mut self, member: &Member, error: i16) -> Failure {
+        let group = member.group.as_str();
+        let what = format!("joining group '{group}'");
+        match error {
+            codes::INVALID_SESSION_TIMEOUT => {
+                let session = member.settings.session_timeout.as_secs_f64();
+                let range = self.session_range(group);
+                Failure::Fatal(Error::Broker {
+                    what,
+                    cause: format!(
+                        "the broker refused the session timeout of {session} s (--session-timeout \
+                         {session}, session.timeout.ms; {}): {range}",
+                        codes::named(error)
+                    ),
+                })
             }
-            Ok(owners)
-        })
+            codes::INCONSISTENT_GROUP_PROTOCOL => {
+                // Which protocol the group's members agreed on is in its description.
+                let theirs = match self.describe_group(group) {
+                    Ok(d) if !d.protocol.is_empty() => format!(
+                        "its members use the '{}' assignor of the '{}' protocol",
+                        d.protocol, d.protocol_type
+                    ),
+                    Ok(d) if !d.protocol_type.is_empty() => {
+                        format!("its members use the '{}' protocol", d.protocol_type)
+                    }
+                    _ => "its members use another protocol".to_string(),
+                };
+                Failure::Fatal(Error::Broker {
+                    what,
+                    cause: format!(
+                        "{theirs}, this consumer offers only the '{ASSIGNOR}' assignor of the \
+                         '{PROTOCOL_TYPE}' protocol ({}): give the Java members \
+                         partition.assignment.strategy=org.apache.kafka.clients.consumer.\
+                         RangeAssignor (alone or among theirs), or use another group",
+                        codes::named(error)
+                    ),
+                })
+            }
+            e => self.membership_failure(group, e),
+        }
     }
 
     /// A group-level error while a member: a moved coordinator is worth a retry.
@@ -467,10 +578,17 @@ pub(super) fn parse_join(body: &[u8], version: i16) -> WireResult<Joined> {
     })
 }
 
-type Described = (i16, Vec<(String, Vec<u8>)>);
+/// The first group of a DescribeGroups answer.
+pub(super) struct Described {
+    error: i16,
+    state: String,
+    protocol_type: String,
+    /// The assignor the group's members agreed on ("range", "roundrobin", ...).
+    protocol: String,
+    /// Per member: "member id (client id@host)" and its assignment bytes.
+    members: Vec<(String, Vec<u8>)>,
+}
 
-/// The first group of a DescribeGroups answer: its error and, per member, "member id (client
-/// id@host)" and the member's assignment bytes.
 pub(super) fn parse_describe(body: &[u8], version: i16) -> WireResult<Described> {
     let mut r = Reader::new(body, version >= 5);
     if version >= 1 {
@@ -481,9 +599,9 @@ pub(super) fn parse_describe(body: &[u8], version: i16) -> WireResult<Described>
     }
     let error = r.i16()?;
     r.string()?; // group id
-    r.string()?; // state
-    r.string()?; // protocol type
-    r.string()?; // protocol
+    let state = r.string()?.to_string();
+    let protocol_type = r.string()?.to_string();
+    let protocol = r.string()?.to_string();
     let n = r.count(10)?;
     let mut members = Vec::with_capacity(n);
     for _ in 0..n {
@@ -501,7 +619,13 @@ pub(super) fn parse_describe(body: &[u8], version: i16) -> WireResult<Described>
             assignment,
         ));
     }
-    Ok((error, members))
+    Ok(Described {
+        error,
+        state,
+        protocol_type,
+        protocol,
+        members,
+    })
 }
 
 #[cfg(test)]
@@ -515,6 +639,38 @@ mod tests {
     fn assigned(out: &[(String, Vec<u8>)], id: &str) -> Vec<i32> {
         let a = &out.iter().find(|(m, _)| m == id).unwrap().1;
         parse_assignment(a, "t").unwrap()
+    }
+
+    fn settings() -> GroupSettings {
+        GroupSettings {
+            session_timeout: Duration::from_secs(45),
+            heartbeat_interval: Duration::from_secs(3),
+            max_poll_interval: Duration::from_secs(300),
+            instance_id: None,
+        }
+    }
+
+    #[test]
+    fn a_member_out_of_its_generation_claims_none_until_it_joins_again() {
+        let mut m = Member::new("g", settings());
+        assert!(!m.in_generation(), "not before its first join");
+        (m.member_id, m.generation) = ("m-1".into(), 4);
+        m.beat.joined("m-1", 4);
+        assert!(m.in_generation());
+        m.lose(codes::ILLEGAL_GENERATION);
+        assert!(!m.in_generation() && m.is_lost());
+        assert_eq!(m.news().unwrap(), Heartbeat::Lost);
+        // It keeps its member id for the next join, never generation -1 with it in a commit.
+        assert_eq!((m.member_id.as_str(), m.generation), ("m-1", -1));
+        assert!(!m.in_generation());
+
+        m.generation = 5;
+        m.beat.joined("m-1", 5);
+        m.lose(codes::UNKNOWN_MEMBER_ID);
+        assert_eq!(m.news().unwrap(), Heartbeat::Lost);
+        assert_eq!((m.member_id.as_str(), m.generation), ("", -1));
+        m.lose(codes::FENCED_INSTANCE_ID);
+        assert!(m.news().is_err(), "another process has this --instance-id");
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod conn;
 mod describe;
 mod fetch;
 mod group;
+mod heartbeat;
 mod membership;
 mod produce;
 pub mod records;
@@ -32,6 +33,7 @@ use std::time::Duration;
 
 pub use cluster::Client;
 pub use fetch::{End, FetchSettings, FetchedPartition, Isolation, Position};
+pub use heartbeat::Beat;
 pub use membership::{GroupSettings, Heartbeat, Member};
 pub use produce::{Delivery, Outgoing, ProduceSettings};
 pub use records::Compression;
@@ -171,6 +173,7 @@ pub fn decode_response(api: i16, version: i16, body: &[u8]) -> bool {
         14 => membership::parse_assignment(body, "orders").is_ok(),
         15 => membership::parse_describe(body, version).is_ok(),
         17 => sasl::parse_handshake(body).is_ok(),
+        32 => group::parse_describe_configs(body, version).is_ok(),
         18 => conn::parse_api_versions(body).is_ok(),
         36 => sasl::parse_authenticate(body, version).is_ok(),
         69 => describe::parse_consumer_group_describe(body, version).is_ok(),

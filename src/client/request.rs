@@ -29,6 +29,7 @@ pub enum ApiKey {
     LeaveGroup = 13,
     SyncGroup = 14,
     DescribeGroups = 15,
+    DescribeConfigs = 32,
     SaslHandshake = 17,
     ApiVersions = 18,
     InitProducerId = 22,
@@ -52,6 +53,7 @@ impl ApiKey {
             ApiKey::LeaveGroup => 4,
             ApiKey::SyncGroup => 4,
             ApiKey::DescribeGroups => 5,
+            ApiKey::DescribeConfigs => 4,
             ApiKey::ApiVersions => 3,
             ApiKey::InitProducerId => 2,
             ApiKey::SaslAuthenticate => 2,
@@ -680,6 +682,33 @@ impl Request for DescribeGroupsRequest<'_> {
         w.string(self.group)?;
         if version >= 3 {
             w.bool(false); // include_authorized_operations
+        }
+        w.tags();
+        Ok(())
+    }
+}
+
+/// DescribeConfigs of one resource (a broker, by its node id), for the named keys only,
+/// without synonyms or documentation.
+pub struct DescribeConfigsRequest<'a> {
+    pub resource_type: i8,
+    pub resource_name: &'a str,
+    pub keys: &'a [&'a str],
+}
+
+impl Request for DescribeConfigsRequest<'_> {
+    fn encode(&self, w: &mut Writer<'_>, version: i16) -> Result {
+        w.array(1)?;
+        w.i8(self.resource_type);
+        w.string(self.resource_name)?;
+        w.array(self.keys.len())?;
+        for key in self.keys {
+            w.string(key)?;
+        }
+        w.tags();
+        w.bool(false); // include_synonyms (v1+; the client asks from v1)
+        if version >= 3 {
+            w.bool(false); // include_documentation
         }
         w.tags();
         Ok(())

@@ -163,6 +163,7 @@ fn consumer_defaults_read_orders_through_the_group() {
             session_timeout: Duration::from_secs(45),
             heartbeat_interval: Duration::from_secs(3),
             max_poll_interval: Duration::from_secs(300),
+            metadata_max_age: Duration::from_secs(300),
             instance_id: None,
             lag: false,
             seeing: no_stats(),

@@ -12,6 +12,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -23,56 +24,88 @@ const GROUP_COMMAND: &str = "org.apache.kafka.tools.consumer.group.ConsumerGroup
 
 /// The consumer's default --commit-every: a member that loses partitions without committing
 /// has printed at most this many records since its last commit, which the next owner re-reads.
-const COMMIT_EVERY: usize = 100;
+pub(crate) const COMMIT_EVERY: usize = 100;
 /// The consumer's default --heartbeat-interval: a member learns of a rebalance within it.
-const HEARTBEAT: Duration = Duration::from_secs(3);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(3);
 /// Bound on waits for a join, a rebalance or a batch of records: each normally takes a heartbeat
 /// interval or less, so reaching it means something is stuck.
-const SETTLE: Duration = Duration::from_secs(60);
+pub(crate) const SETTLE: Duration = Duration::from_secs(60);
 /// How often a wait looks again.
-const POLL: Duration = Duration::from_millis(20);
+pub(crate) const POLL: Duration = Duration::from_millis(20);
 
 type Lines = Arc<Mutex<Vec<(Instant, String)>>>;
 
 /// A process in the background, its output collected line by line as it comes.
-struct Proc {
-    name: String,
-    child: Child,
+pub(crate) struct Proc {
+    pub(crate) name: String,
+    pub(crate) child: Child,
     out: Lines,
     err: Lines,
     readers: Vec<JoinHandle<()>>,
+    stdout_paused: Arc<AtomicBool>,
 }
 
-fn collect(stream: impl Read + Send + 'static) -> (Lines, JoinHandle<()>) {
+/// Collects `stream` line by line; while `paused` is set nothing is read, so a writer blocks
+/// once the pipe is full, as one writing to a stalled reader does.
+fn collect(stream: impl Read + Send + 'static, paused: Arc<AtomicBool>) -> (Lines, JoinHandle<()>) {
     let lines: Lines = Arc::default();
     let sink = Arc::clone(&lines);
     let reader = thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push((Instant::now(), line));
+        let mut stream = BufReader::new(stream);
+        loop {
+            while paused.load(Ordering::SeqCst) {
+                thread::sleep(POLL);
+            }
+            let mut line = String::new();
+            match stream.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let line = line.strip_suffix('\n').unwrap_or(&line).to_string();
+                    sink.lock().unwrap().push((Instant::now(), line));
+                }
+            }
         }
     });
     (lines, reader)
 }
 
 impl Proc {
-    fn start(name: &str, mut child: Child) -> Proc {
-        let (out, stdout_reader) = collect(child.stdout.take().expect("stdout is piped"));
-        let (err, stderr_reader) = collect(child.stderr.take().expect("stderr is piped"));
+    pub(crate) fn start(name: &str, child: Child) -> Proc {
+        Proc::start_paused(name, child, false)
+    }
+
+    /// As [`Proc::start`]; with `paused`, its stdout is not read until [`Proc::resume_stdout`].
+    pub(crate) fn start_paused(name: &str, mut child: Child, paused: bool) -> Proc {
+        let stdout_paused = Arc::new(AtomicBool::new(paused));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (out, stdout_reader) = collect(stdout, Arc::clone(&stdout_paused));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (err, stderr_reader) = collect(stderr, Arc::default());
         Proc {
             name: name.to_string(),
             child,
             out,
             err,
             readers: vec![stdout_reader, stderr_reader],
+            stdout_paused,
         }
     }
 
-    fn consumer(name: &str, args: &[&str]) -> Proc {
+    /// Stops reading the process's stdout: once the pipe is full, its writes block.
+    pub(crate) fn pause_stdout(&self) {
+        self.stdout_paused.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn resume_stdout(&self) {
+        self.stdout_paused.store(false, Ordering::SeqCst);
+    }
+
+    pub(crate) fn consumer(name: &str, args: &[&str]) -> Proc {
         Proc::start(name, util::spawn("order-consumer", args))
     }
 
     /// `order-producer --count n --rate rate --format json`: orders keep arriving for a while.
-    fn producer(topic: &str, n: u64, rate: u64) -> Proc {
+    pub(crate) fn producer(topic: &str, n: u64, rate: u64) -> Proc {
         let (n, rate) = (n.to_string(), rate.to_string());
         let args = [
             "-t",
@@ -89,7 +122,17 @@ impl Proc {
 
     /// Apache Kafka's console consumer (the Java client) in `group`, printing the partition and
     /// the key of every record; it ends after `idle_ms` without a record.
-    fn java_consumer(topic: &str, group: &str, idle_ms: u64) -> Proc {
+    pub(crate) fn java_consumer(topic: &str, group: &str, idle_ms: u64) -> Proc {
+        Proc::java_consumer_with(topic, group, idle_ms, &[])
+    }
+
+    /// As [`Proc::java_consumer`], with `extra` arguments (`--consumer-property K=V`).
+    pub(crate) fn java_consumer_with(
+        topic: &str,
+        group: &str,
+        idle_ms: u64,
+        extra: &[&str],
+    ) -> Proc {
         let child = Command::new(util::project_dir().join("scripts/kafka-local"))
             .env("KAFKA_VERSION", util::kafka_version())
             .args([
@@ -102,6 +145,7 @@ impl Proc {
             .args([formatter_flag(), "print.partition=true"])
             .args([formatter_flag(), "print.key=true"])
             .args(["--timeout-ms", &idle_ms.to_string()])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -109,7 +153,7 @@ impl Proc {
         Proc::start("ConsoleConsumer", child)
     }
 
-    fn stdout(&self) -> Vec<String> {
+    pub(crate) fn stdout(&self) -> Vec<String> {
         self.out
             .lock()
             .unwrap()
@@ -119,27 +163,27 @@ impl Proc {
     }
 
     /// How many lines the process printed on stdout so far.
-    fn lines(&self) -> usize {
+    pub(crate) fn lines(&self) -> usize {
         self.out.lock().unwrap().len()
     }
 
-    fn stderr(&self) -> Vec<(Instant, String)> {
+    pub(crate) fn stderr(&self) -> Vec<(Instant, String)> {
         self.err.lock().unwrap().clone()
     }
 
-    fn stderr_text(&self) -> String {
+    pub(crate) fn stderr_text(&self) -> String {
         let lines: Vec<String> = self.stderr().into_iter().map(|(_, l)| l).collect();
         lines.join("\n")
     }
 
     /// True once the process ended and its output is read to the end: nothing more will come.
-    fn ended(&mut self) -> bool {
+    pub(crate) fn ended(&mut self) -> bool {
         self.child.try_wait().unwrap().is_some() && self.readers.iter().all(|r| r.is_finished())
     }
 
     /// The first stderr line from index `from` on that `wanted` accepts: its index, when it came
     /// and its text. Fails after `within`, or as soon as the process ended without one.
-    fn wait_stderr(
+    pub(crate) fn wait_stderr(
         &mut self,
         from: usize,
         within: Duration,
@@ -174,7 +218,7 @@ impl Proc {
 
     /// Waits (up to [`SETTLE`]) for an "assigned" line from stderr index `from` on whose
     /// partitions `wanted` accepts; returns its index, when it came and the partitions.
-    fn wait_assigned(
+    pub(crate) fn wait_assigned(
         &mut self,
         topic: &str,
         from: usize,
@@ -184,7 +228,7 @@ impl Proc {
         self.wait_assigned_within(topic, from, SETTLE, what, wanted)
     }
 
-    fn wait_assigned_within(
+    pub(crate) fn wait_assigned_within(
         &mut self,
         topic: &str,
         from: usize,
@@ -199,21 +243,21 @@ impl Proc {
     }
 
     /// The partitions of every "assigned" (or "revoked") line so far, in order.
-    fn logged(&self, event: &str, topic: &str) -> Vec<Vec<i32>> {
+    pub(crate) fn logged(&self, event: &str, topic: &str) -> Vec<Vec<i32>> {
         self.stderr()
             .iter()
             .filter_map(|(_, l)| listed(l, event, topic))
             .collect()
     }
 
-    fn last_assignment(&self, topic: &str) -> Vec<i32> {
+    pub(crate) fn last_assignment(&self, topic: &str) -> Vec<i32> {
         self.logged("assigned", topic)
             .pop()
             .unwrap_or_else(|| panic!("{} was never assigned partitions", self.name))
     }
 
     /// (partition, order_id) of every record order-consumer printed (`--format json`).
-    fn records(&self) -> Vec<(i32, String)> {
+    pub(crate) fn records(&self) -> Vec<(i32, String)> {
         self.stdout()
             .iter()
             .map(|l| {
@@ -227,7 +271,7 @@ impl Proc {
     }
 
     /// (partition, key) of every record the console consumer printed: "Partition:P\tKEY\tVALUE".
-    fn java_records(&self) -> Vec<(i32, String)> {
+    pub(crate) fn java_records(&self) -> Vec<(i32, String)> {
         self.stdout()
             .iter()
             .map(|l| {
@@ -247,7 +291,7 @@ impl Proc {
     }
 
     /// The order_ids an order-producer confirmed (`--format json`).
-    fn delivered(&self) -> Vec<String> {
+    pub(crate) fn delivered(&self) -> Vec<String> {
         let lines: Vec<serde_json::Value> = self
             .stdout()
             .iter()
@@ -257,7 +301,7 @@ impl Proc {
     }
 
     /// Sends a signal by kill(1)'s name for it; returns when it was sent.
-    fn signal(&self, signal: &str) -> Instant {
+    pub(crate) fn signal(&self, signal: &str) -> Instant {
         let status = Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(self.child.id().to_string())
@@ -269,7 +313,7 @@ impl Proc {
 
     /// Waits (bounded) for the process to end and its output to be read; returns its exit code,
     /// or minus the signal that ended it.
-    fn wait(&mut self, within: Duration) -> i32 {
+    pub(crate) fn wait(&mut self, within: Duration) -> i32 {
         let deadline = Instant::now() + within;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -294,7 +338,7 @@ impl Proc {
     }
 
     /// SIGTERM, then the exit code, which must be 0: a clean stop.
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.signal("TERM");
         let code = self.wait(Duration::from_secs(30));
         assert_eq!(code, 0, "{}: {}", self.name, self.stderr_text());
@@ -327,7 +371,7 @@ fn formatter_flag() -> &'static str {
 
 /// The partitions of a "[INFO ] assigned TOPIC [0, 2]" line (or "revoked"), None for another
 /// line.
-fn listed(line: &str, event: &str, topic: &str) -> Option<Vec<i32>> {
+pub(crate) fn listed(line: &str, event: &str, topic: &str) -> Option<Vec<i32>> {
     let start = format!(" {event} {topic} [");
     let at = line.find(&start)? + start.len();
     let list = &line[at..at + line[at..].find(']')?];
@@ -340,7 +384,7 @@ fn listed(line: &str, event: &str, topic: &str) -> Option<Vec<i32>> {
 }
 
 /// Waits until `done` holds; fails naming `what` after `within`.
-fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
     while !done() {
         assert!(Instant::now() < deadline, "{what}: not within {within:?}");
@@ -349,7 +393,7 @@ fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// Every order_id printed by `members`, in one list (duplicates kept).
-fn printed(members: &[&Proc]) -> Vec<String> {
+pub(crate) fn printed(members: &[&Proc]) -> Vec<String> {
     members
         .iter()
         .flat_map(|m| m.records())
@@ -358,7 +402,7 @@ fn printed(members: &[&Proc]) -> Vec<String> {
 }
 
 /// Waits until `members` printed every order of `delivered` between them.
-fn wait_printed(members: &[&Proc], delivered: &[String]) {
+pub(crate) fn wait_printed(members: &[&Proc], delivered: &[String]) {
     let wanted: HashSet<&String> = delivered.iter().collect();
     wait_until(SETTLE, "every delivered order printed", || {
         // Parsing every line is slow: only once there are enough of them.
@@ -389,7 +433,7 @@ fn assert_split(assignments: &[Vec<i32>], n: i32) {
 }
 
 /// Checks that a member printed records only of partitions it was assigned at some point.
-fn assert_printed_only_assigned(member: &Proc, topic: &str) {
+pub(crate) fn assert_printed_only_assigned(member: &Proc, topic: &str) {
     let ever: BTreeSet<i32> = member
         .logged("assigned", topic)
         .into_iter()
@@ -416,17 +460,17 @@ fn two_members(topic: &str, partitions: usize, args: &[&str]) -> (Proc, Proc) {
     (a, b)
 }
 
-type Row = HashMap<String, String>;
+pub(crate) type Row = HashMap<String, String>;
 
 /// ConsumerGroupCommand `--describe --group GROUP` with `extra`: the rows of its table, each as
 /// column title -> value.
-fn describe(group: &str, extra: &[&str]) -> Vec<Row> {
+pub(crate) fn describe(group: &str, extra: &[&str]) -> Vec<Row> {
     try_describe(group, extra).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// As [`describe`]; an error (with the tool's stderr) when the command fails, as it does for a
 /// group that does not exist yet.
-fn try_describe(group: &str, extra: &[&str]) -> Result<Vec<Row>, String> {
+pub(crate) fn try_describe(group: &str, extra: &[&str]) -> Result<Vec<Row>, String> {
     let out = Command::new(util::project_dir().join("scripts/kafka-local"))
         .env("KAFKA_VERSION", util::kafka_version())
         .args(["run", GROUP_COMMAND, "--bootstrap-server", util::broker()])
@@ -500,7 +544,7 @@ fn table_partitions(value: &str, topic: &str) -> Vec<i32> {
 }
 
 /// A member row's assignment column: CURRENT-ASSIGNMENT in 4.x, ASSIGNMENT in 3.9.
-fn member_partitions(row: &Row, topic: &str) -> Vec<i32> {
+pub(crate) fn member_partitions(row: &Row, topic: &str) -> Vec<i32> {
     let value = row
         .get("CURRENT-ASSIGNMENT")
         .or_else(|| row.get("ASSIGNMENT"))
@@ -508,7 +552,7 @@ fn member_partitions(row: &Row, topic: &str) -> Vec<i32> {
     table_partitions(value, topic)
 }
 
-fn secs(d: Duration) -> String {
+pub(crate) fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 

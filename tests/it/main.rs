@@ -8,6 +8,7 @@ mod consumer;
 mod edges;
 mod failures;
 mod faults;
+mod group_edges;
 mod groups;
 mod hostile;
 mod producer;

@@ -66,7 +66,7 @@ fn check<T: Encodable + HeaderVersion, O: Request>(
     }
 }
 
-const ALL: [ApiKey; 17] = [
+const ALL: [ApiKey; 18] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -79,6 +79,7 @@ const ALL: [ApiKey; 17] = [
     ApiKey::LeaveGroup,
     ApiKey::SyncGroup,
     ApiKey::DescribeGroups,
+    ApiKey::DescribeConfigs,
     ApiKey::SaslHandshake,
     ApiKey::ApiVersions,
     ApiKey::InitProducerId,
@@ -432,6 +433,26 @@ fn membership() {
             )
         },
     );
+    const KEYS: [&str; 2] = [
+        "group.min.session.timeout.ms",
+        "group.max.session.timeout.ms",
+    ];
+    check(ApiKey::DescribeConfigs, group::DESCRIBE_CONFIGS, |_, _| {
+        let keys = KEYS;
+        (
+            kp::DescribeConfigsRequest::default().with_resources(vec![
+                kp::describe_configs_request::DescribeConfigsResource::default()
+                    .with_resource_type(4)
+                    .with_resource_name(s("1"))
+                    .with_configuration_keys(Some(keys.iter().map(|k| s(k)).collect())),
+            ]),
+            DescribeConfigsRequest {
+                resource_type: 4,
+                resource_name: "1",
+                keys: &KEYS,
+            },
+        )
+    });
     check(
         ApiKey::ConsumerGroupDescribe,
         describe::CONSUMER_GROUP_DESCRIBE,
