@@ -24,6 +24,7 @@ mod request;
 mod sasl;
 #[cfg(feature = "tls")]
 mod tls;
+mod transport;
 mod wire;
 
 use std::fmt;
