@@ -1,5 +1,6 @@
 //! The parser's tests: every flag, variable and property, their ranges, sources and messages.
 
+use super::help::HELP_WIDTH;
 use super::*;
 
 fn args(line: &str) -> Vec<OsString> {

@@ -1,0 +1,572 @@
+//! The table of settings: one row per setting (flag, short flag, environment variable, Kafka
+//! property, default, rule and help line), in help order, for each binary ([`PRODUCER`],
+//! [`CONSUMER`]). The parser, the defaults and the help all read these rows, so they cannot
+//! disagree.
+
+use super::*;
+
+/// One setting: everything the parser and the help text know about it. Built with [`flag`] and
+/// the methods below, one row per setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// The flag without its dashes.
+    pub long: &'static str,
+    pub short: Option<char>,
+    /// The value's name in the help (`N`, `SECS`); `None` for a flag without a value.
+    pub value: Option<&'static str>,
+    pub env: Option<&'static str>,
+    pub default: Fallback,
+    pub rule: Rule,
+    /// One line of help, without the range (which comes from `rule`).
+    pub help: &'static str,
+    /// The Kafka client property (Java and librdkafka name) that sets it in `--config` files
+    /// and `-X`.
+    pub property: Option<&'static str>,
+    /// The property is in milliseconds where the flag is in seconds (`session.timeout.ms`).
+    pub property_ms: bool,
+    /// The value is a secret: messages show `****` in its place.
+    pub secret: bool,
+}
+
+/// A block of settings under one title in the help.
+#[derive(Debug, Clone, Copy)]
+pub struct Section {
+    pub title: &'static str,
+    pub settings: &'static [Setting],
+}
+
+/// What a setting is when neither its flag nor its environment variable gives it.
+#[derive(Debug, Clone, Copy)]
+pub enum Fallback {
+    /// This text, checked by the same rule as a value given by flag.
+    Value(&'static str),
+    /// No value; the text says what that means (shown in the help unless empty).
+    Absent(&'static str),
+}
+
+/// What a value must look like.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    /// A flag without a value.
+    Switch,
+    /// A flag without a value whose environment variable is `true` or `false`.
+    Bool,
+    /// A whole number from `min` to `max`.
+    Int { min: u64, max: u64 },
+    /// A number, decimals allowed, from `min` to `max`.
+    Decimal { min: f64, max: f64 },
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A Kafka topic name.
+    Topic,
+    /// A consumer group name.
+    Group,
+    /// `host:port[,host:port...]`.
+    Brokers,
+    /// `earliest`, `latest` or an offset.
+    Start,
+    /// The user or item of an order (the order's own rule).
+    OrderText,
+    /// A file path.
+    Path,
+    /// Any text without control characters (a user name, a password, a client id).
+    Text,
+    /// `KEY=VALUE`, a Kafka client property.
+    Property,
+}
+
+impl Rule {
+    pub(super) const fn int(min: u64, max: u64) -> Rule {
+        Rule::Int { min, max }
+    }
+
+    pub(super) const fn decimal(min: f64, max: f64) -> Rule {
+        Rule::Decimal { min, max }
+    }
+
+    /// The range or the choices, as the help states them.
+    pub(super) fn range(&self) -> Option<String> {
+        match self {
+            Rule::Switch | Rule::Brokers | Rule::Path | Rule::Text | Rule::Property => None,
+            Rule::Bool => Some("true or false".into()),
+            Rule::Int { min, max } => Some(format!("{min} to {max}")),
+            Rule::Decimal { min, max } => Some(format!("{min} to {max}")),
+            Rule::Choice(words) => Some(match words.split_last() {
+                Some((last, [])) => last.to_string(),
+                Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                None => String::new(),
+            }),
+            Rule::Topic => Some(format!("1 to {MAX_TOPIC_CHARS} of a-z A-Z 0-9 . _ -")),
+            Rule::Group => Some(format!("1 to {MAX_GROUP_CHARS} characters")),
+            Rule::Start => Some(format!(
+                "earliest, latest or an offset from 0 to {}",
+                i64::MAX
+            )),
+            Rule::OrderText => Some(format!("1 to {} characters", order::MAX_TEXT_CHARS)),
+        }
+    }
+}
+
+/// A flag without a value, variable or default: the start of every row.
+pub(super) const fn flag(long: &'static str) -> Setting {
+    Setting {
+        long,
+        short: None,
+        value: None,
+        env: None,
+        default: Fallback::Absent(""),
+        rule: Rule::Switch,
+        help: "",
+        property: None,
+        property_ms: false,
+        secret: false,
+    }
+}
+
+impl Setting {
+    pub(super) const fn short(self, c: char) -> Setting {
+        Setting {
+            short: Some(c),
+            ..self
+        }
+    }
+
+    /// Takes a value, checked by `rule`.
+    pub(super) const fn value(self, name: &'static str, rule: Rule) -> Setting {
+        Setting {
+            value: Some(name),
+            rule,
+            ..self
+        }
+    }
+
+    pub(super) const fn env(self, name: &'static str) -> Setting {
+        Setting {
+            env: Some(name),
+            ..self
+        }
+    }
+
+    pub(super) const fn default(self, text: &'static str) -> Setting {
+        Setting {
+            default: Fallback::Value(text),
+            ..self
+        }
+    }
+
+    /// No default value; `meaning` says what happens without one.
+    pub(super) const fn when_unset(self, meaning: &'static str) -> Setting {
+        Setting {
+            default: Fallback::Absent(meaning),
+            ..self
+        }
+    }
+
+    pub(super) const fn help(self, text: &'static str) -> Setting {
+        Setting { help: text, ..self }
+    }
+
+    /// Also set by this Kafka client property.
+    pub(super) const fn property(self, name: &'static str) -> Setting {
+        Setting {
+            property: Some(name),
+            ..self
+        }
+    }
+
+    /// Also set by this Kafka client property, given in milliseconds.
+    pub(super) const fn property_ms(self, name: &'static str) -> Setting {
+        Setting {
+            property: Some(name),
+            property_ms: true,
+            ..self
+        }
+    }
+
+    pub(super) const fn secret(self) -> Setting {
+        Setting {
+            secret: true,
+            ..self
+        }
+    }
+}
+
+pub(super) const FORMATS: Rule = Rule::Choice(&["human", "json"]);
+
+pub(super) const CONNECTION: Section = Section {
+    title: "Connection",
+    settings: &[
+        flag("brokers")
+            .short('b')
+            .value("LIST", Rule::Brokers)
+            .env("KAFKA_BROKERS")
+            .property("bootstrap.servers")
+            .default("localhost:9092")
+            .help("brokers to start from, host:port[,host:port...]"),
+        flag("retries")
+            .value("N", Rule::int(1, 1000))
+            .env("KAFKA_RETRIES")
+            .default("10")
+            .help("attempts per request"),
+        flag("retry-backoff-ms")
+            .value("MS", Rule::int(0, 2000))
+            .env("KAFKA_RETRY_BACKOFF_MS")
+            .property("retry.backoff.ms")
+            .default("200")
+            .help("first pause between attempts, doubling up to 2 s"),
+        flag("request-timeout")
+            .value("SECS", Rule::decimal(0.1, 3600.0))
+            .env("KAFKA_REQUEST_TIMEOUT")
+            .property_ms("request.timeout.ms")
+            .default("30")
+            .help("longest wait for any answer"),
+        flag("connect-timeout")
+            .value("SECS", Rule::decimal(0.1, 300.0))
+            .env("KAFKA_CONNECT_TIMEOUT")
+            .property_ms("socket.connection.setup.timeout.ms")
+            .default("10")
+            .help("longest wait to connect to a broker and be ready for requests (TLS, versions, SASL login)"),
+    ],
+};
+
+/// TLS, SASL and the Kafka client properties, shared by both binaries.
+pub(super) const SECURITY: Section = Section {
+    title: "Security and Kafka client properties",
+    settings: &[
+        flag("config")
+            .short('F')
+            .value("FILE", Rule::Path)
+            .env("KAFKA_CONFIG")
+            .when_unset("none")
+            .help("read Kafka client properties (a client.properties file) from FILE"),
+        flag("property")
+            .short('X')
+            .value("KEY=VALUE", Rule::Property)
+            .help("set a Kafka client property, as kcat -X does; repeatable"),
+        flag("security-protocol")
+            .value(
+                "PROTOCOL",
+                Rule::Choice(&["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
+            )
+            .env("KAFKA_SECURITY_PROTOCOL")
+            .property("security.protocol")
+            .default("PLAINTEXT")
+            .help("how to talk to the brokers"),
+        flag("sasl-mechanism")
+            .value(
+                "NAME",
+                Rule::Choice(&["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+            )
+            .env("KAFKA_SASL_MECHANISM")
+            .property("sasl.mechanism")
+            .default("PLAIN")
+            .help("SASL login mechanism"),
+        flag("sasl-username")
+            .value("NAME", Rule::Text)
+            .env("KAFKA_SASL_USERNAME")
+            .property("sasl.username")
+            .help("SASL user (or the username of sasl.jaas.config)"),
+        flag("sasl-password")
+            .value("SECRET", Rule::Text)
+            .env("KAFKA_SASL_PASSWORD")
+            .property("sasl.password")
+            .secret()
+            .help("SASL password (or that of sasl.jaas.config); a flag shows in ps, a variable does not"),
+        flag("ssl-ca-location")
+            .value("FILE", Rule::Path)
+            .env("KAFKA_SSL_CA_LOCATION")
+            .property("ssl.ca.location")
+            .when_unset("the system's CA bundle")
+            .help("the CAs (PEM) that sign the brokers' certificates"),
+        flag("ssl-certificate-location")
+            .value("FILE", Rule::Path)
+            .env("KAFKA_SSL_CERTIFICATE_LOCATION")
+            .property("ssl.certificate.location")
+            .help("client certificate (PEM), for mutual TLS"),
+        flag("ssl-key-location")
+            .value("FILE", Rule::Path)
+            .env("KAFKA_SSL_KEY_LOCATION")
+            .property("ssl.key.location")
+            .help("the client certificate's private key (PEM, unencrypted)"),
+        flag("ssl-endpoint-identification-algorithm")
+            .value("ALG", Rule::Choice(&["https", "none"]))
+            .env("KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM")
+            .property("ssl.endpoint.identification.algorithm")
+            .default("https")
+            .help("https: the broker's certificate must name its host; none (or empty): no check"),
+        flag("client-id")
+            .value("ID", Rule::Text)
+            .env("KAFKA_CLIENT_ID")
+            .property("client.id")
+            .when_unset("the program's name")
+            .help("the name brokers log and set quotas by"),
+    ],
+};
+
+pub(super) const HELP: Setting = flag("help").short('h').help("print this help");
+pub(super) const VERSION: Setting = flag("version").short('V').help("print the version");
+
+/// Figures while running, shared by both binaries.
+pub(super) const SEEING: Section = Section {
+    title: "Seeing inside",
+    settings: &[
+        flag("stats")
+            .value("SECS", Rule::decimal(0.1, 86_400.0))
+            .env("KAFKA_STATS_INTERVAL")
+            .when_unset("off")
+            .help("every SECS, write the run's figures (counters, latencies, lag)"),
+        flag("stats-file")
+            .value("PATH", Rule::Path)
+            .env("KAFKA_STATS_FILE")
+            .when_unset("stderr")
+            .help("write them to PATH (replaced whole each time) instead of stderr"),
+        flag("stats-format")
+            .value("FORMAT", Rule::Choice(&["json", "prometheus"]))
+            .env("KAFKA_STATS_FORMAT")
+            .default("json")
+            .help("one JSON object, or the Prometheus text format (needs --stats-file)"),
+        flag("no-progress")
+            .help("no status line on a terminal (there is none when stderr is not one)"),
+    ],
+};
+
+/// Every setting of `order-producer`, in help order.
+pub const PRODUCER: &[Section] = &[
+    Section {
+        title: "Orders",
+        settings: &[
+            flag("user")
+                .value("NAME", Rule::OrderText)
+                .default("demo-user")
+                .help("user of the one order"),
+            flag("item")
+                .value("NAME", Rule::OrderText)
+                .default("demo-item")
+                .help("item of the one order"),
+            flag("quantity")
+                .value("N", Rule::int(1, order::MAX_QUANTITY))
+                .default("1")
+                .help("quantity of the one order"),
+            flag("count")
+                .short('n')
+                .value("N", Rule::int(1, 1_000_000_000_000))
+                .help("send N random orders instead"),
+            flag("stdin").help("send the JSON lines of standard input instead"),
+            flag("strict").help("stop at the first invalid input line"),
+        ],
+    },
+    Section {
+        title: "Sending",
+        settings: &[
+            flag("topic")
+                .short('t')
+                .value("NAME", Rule::Topic)
+                .env("KAFKA_TOPIC")
+                .default("orders")
+                .help("topic to send to"),
+            flag("acks")
+                .value("ACKS", Rule::Choice(&["0", "1", "all", "-1"]))
+                .env("KAFKA_ACKS")
+                .property("acks")
+                .default("all")
+                .help("acknowledgement to wait for"),
+            Setting {
+                rule: Rule::Bool,
+                ..flag("idempotence")
+                    .env("KAFKA_ENABLE_IDEMPOTENCE")
+                    .property("enable.idempotence")
+                    .default("true")
+                    .help("store each order once even when a request is retried; needs --acks all")
+            },
+            flag("no-idempotence").help("turn idempotence off (--acks 0 or 1 does too)"),
+            flag("ack-timeout")
+                .value("SECS", Rule::decimal(0.0, 3600.0))
+                .env("KAFKA_ACK_TIMEOUT")
+                .default("10")
+                .help("how long the broker may wait for replicas"),
+            flag("compression")
+                .value(
+                    "CODEC",
+                    Rule::Choice(&["none", "gzip", "snappy", "lz4", "zstd"]),
+                )
+                .env("KAFKA_COMPRESSION")
+                .property("compression.type")
+                .default("none")
+                .help("compression of each batch"),
+            flag("batch-size")
+                .value("N", Rule::int(1, 100_000))
+                .env("KAFKA_BATCH_SIZE")
+                .default("500")
+                .help("orders per produce request"),
+            flag("rate")
+                .value("N", Rule::decimal(0.001, 1_000_000.0))
+                .when_unset("unlimited")
+                .help("send at most N orders per second"),
+        ],
+    },
+    CONNECTION,
+    SECURITY,
+    SEEING,
+    Section {
+        title: "Output",
+        settings: &[
+            flag("format")
+                .value("FORMAT", FORMATS)
+                .default("human")
+                .help("how to print deliveries"),
+            flag("quiet")
+                .short('q')
+                .help("print no deliveries, only the summary and errors"),
+            HELP,
+            VERSION,
+        ],
+    },
+];
+
+/// Every setting of `order-consumer`, in help order.
+pub const CONSUMER: &[Section] = &[
+    Section {
+        title: "Reading",
+        settings: &[
+            flag("topic")
+                .short('t')
+                .value("NAME", Rule::Topic)
+                .env("KAFKA_TOPIC")
+                .default("orders")
+                .help("topic to read"),
+            flag("from")
+                .value("POS", Rule::Start)
+                .env("KAFKA_FROM")
+                .property("auto.offset.reset")
+                .default("earliest")
+                .help("where to start without a committed offset"),
+            flag("partition")
+                .short('p')
+                .value("P", Rule::int(0, i32::MAX as u64))
+                .when_unset("all")
+                .help("read only partition P; repeatable"),
+            flag("max-messages")
+                .short('n')
+                .value("N", Rule::int(1, 1_000_000_000_000))
+                .help("stop after N records, valid or not"),
+            flag("idle-timeout")
+                .value("SECS", Rule::decimal(0.0, 604_800.0))
+                .env("KAFKA_IDLE_TIMEOUT")
+                .when_unset("never")
+                .help("stop after SECS with nothing new"),
+            flag("isolation")
+                .value(
+                    "LEVEL",
+                    Rule::Choice(&["read_committed", "read_uncommitted"]),
+                )
+                .env("KAFKA_ISOLATION")
+                .property("isolation.level")
+                .default("read_committed")
+                .help("skip records of aborted transactions, or not"),
+        ],
+    },
+    Section {
+        title: "Group",
+        settings: &[
+            flag("group")
+                .short('g')
+                .value("NAME", Rule::Group)
+                .env("KAFKA_GROUP")
+                .property("group.id")
+                .default("order_consumer_group")
+                .help("consumer group, which stores the offsets"),
+            flag("no-group").help("skip the group: read partitions directly, commit nothing"),
+            flag("lag").help(
+                "print the group's committed offset, end offset and lag per partition, then exit",
+            ),
+            flag("commit-every")
+                .value("N", Rule::int(1, 1_000_000))
+                .env("KAFKA_COMMIT_EVERY")
+                .default("100")
+                .help("commit at least every N records"),
+            flag("instance-id")
+                .value("ID", Rule::Topic)
+                .env("KAFKA_GROUP_INSTANCE_ID")
+                .property("group.instance.id")
+                .when_unset("none")
+                .help("static membership: the same ID keeps its partitions across restarts"),
+            flag("session-timeout")
+                .value("SECS", Rule::decimal(1.0, 3600.0))
+                .env("KAFKA_SESSION_TIMEOUT")
+                .property_ms("session.timeout.ms")
+                .default("45")
+                .help("how long the group waits for a silent member"),
+            flag("heartbeat-interval")
+                .value("SECS", Rule::decimal(0.1, 3600.0))
+                .env("KAFKA_HEARTBEAT_INTERVAL")
+                .property_ms("heartbeat.interval.ms")
+                .default("3")
+                .help("pause between heartbeats, below --session-timeout"),
+            flag("max-poll-interval")
+                .value("SECS", Rule::decimal(1.0, 86_400.0))
+                .env("KAFKA_MAX_POLL_INTERVAL")
+                .property_ms("max.poll.interval.ms")
+                .default("300")
+                .help("longest a member may take between polls, and to rejoin"),
+        ],
+    },
+    Section {
+        title: "Dead letters",
+        settings: &[
+            flag("dlq-topic")
+                .value("NAME", Rule::Topic)
+                .env("KAFKA_DLQ_TOPIC")
+                .when_unset("<topic>.dlq")
+                .help("topic for invalid records (not --topic)"),
+            flag("no-dlq").help("only log invalid records"),
+        ],
+    },
+    Section {
+        title: "Fetching",
+        settings: &[
+            flag("fetch-wait-ms")
+                .value("MS", Rule::int(0, 300_000))
+                .env("KAFKA_FETCH_WAIT_MS")
+                .property("fetch.max.wait.ms")
+                .default("500")
+                .help("longest broker wait per fetch, below --request-timeout"),
+            flag("fetch-min-bytes")
+                .value("N", Rule::int(1, MAX_FETCH_BYTES))
+                .env("KAFKA_FETCH_MIN_BYTES")
+                .property("fetch.min.bytes")
+                .default("1")
+                .help("bytes the broker waits for"),
+            flag("fetch-max-bytes")
+                .value("N", Rule::int(1024, MAX_FETCH_BYTES))
+                .env("KAFKA_FETCH_MAX_BYTES")
+                .default("1048576")
+                .help("bytes per partition and fetch, grown for a larger record"),
+        ],
+    },
+    CONNECTION,
+    SECURITY,
+    SEEING,
+    Section {
+        title: "Output",
+        settings: &[
+            flag("format")
+                .value("FORMAT", FORMATS)
+                .default("human")
+                .help("how to print orders"),
+            HELP,
+            VERSION,
+        ],
+    },
+];
+
+/// Every setting of `table`, in order.
+pub(super) fn settings(table: &'static [Section]) -> impl Iterator<Item = &'static Setting> {
+    table.iter().flat_map(|section| section.settings)
+}
+
+/// Looks a setting of `table` up by its flag; every name asked for is in the table.
+pub(super) fn find(table: &'static [Section], long: &str) -> &'static Setting {
+    settings(table)
+        .find(|s| s.long == long)
+        .unwrap_or_else(|| panic!("--{long} is in the table"))
+}
