@@ -5,6 +5,7 @@
 //! it in topics, partitions, offsets and records.
 
 pub mod base64;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod consumer;
