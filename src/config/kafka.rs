@@ -114,18 +114,18 @@ impl Resolver<'_> {
 impl Resolver<'_> {
     /// security.protocol and what it needs: TLS settings, a SASL login.
     pub(super) fn security(&self) -> Result<Security, Error> {
-        let protocol_given = self.given("security-protocol")?;
-        let protocol = required(self.choice("security-protocol")?);
+        let protocol_given = self.given(&SECURITY_PROTOCOL)?;
+        let protocol = required(self.choice(&SECURITY_PROTOCOL)?);
         let tls = matches!(protocol, "SSL" | "SASL_SSL");
         if tls && !cfg!(feature = "tls") {
             return Err(usage(&protocol_given, crate::client::NO_TLS));
         }
         let tls = match tls {
             true => Some(Tls {
-                ca: self.path("ssl-ca-location")?,
-                certificate: self.path("ssl-certificate-location")?,
-                key: self.path("ssl-key-location")?,
-                verify_hostname: required(self.choice("ssl-endpoint-identification-algorithm")?)
+                ca: self.path(&SSL_CA_LOCATION)?,
+                certificate: self.path(&SSL_CERTIFICATE_LOCATION)?,
+                key: self.path(&SSL_KEY_LOCATION)?,
+                verify_hostname: required(self.choice(&SSL_ENDPOINT_IDENTIFICATION_ALGORITHM)?)
                     == "https",
             }),
             false => None,
@@ -138,7 +138,7 @@ impl Resolver<'_> {
     }
 
     pub(super) fn login(&self, protocol: &str) -> Result<Login, Error> {
-        let given = self.given("sasl-mechanism")?;
+        let given = self.given(&SASL_MECHANISM)?;
         if matches!(
             given.text.trim().to_ascii_uppercase().as_str(),
             "GSSAPI" | "OAUTHBEARER"
@@ -149,7 +149,7 @@ impl Resolver<'_> {
                  or SCRAM-SHA-512",
             ));
         }
-        let name = required(self.choice("sasl-mechanism")?);
+        let name = required(self.choice(&SASL_MECHANISM)?);
         let mechanism = Mechanism::parse(name).expect("every choice is a mechanism");
         if mechanism != Mechanism::Plain && !cfg!(feature = "scram") {
             return Err(usage(&given, crate::client::NO_SCRAM));
@@ -173,7 +173,7 @@ impl Resolver<'_> {
                  -X {property}=... or sasl.jaas.config in a --config file"
             ))
         };
-        let username = self.text("sasl-username")?.ok_or_else(|| {
+        let username = self.text(&SASL_USERNAME)?.ok_or_else(|| {
             needed(
                 "user",
                 "sasl-username",
@@ -181,7 +181,7 @@ impl Resolver<'_> {
                 "sasl.username",
             )
         })?;
-        let password = self.text("sasl-password")?.ok_or_else(|| {
+        let password = self.text(&SASL_PASSWORD)?.ok_or_else(|| {
             needed(
                 "password",
                 "sasl-password",

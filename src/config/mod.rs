@@ -228,12 +228,12 @@ pub fn producer(
     let (acks, idempotence) = r.acks_and_idempotence()?;
     Ok(Command::Run(ProducerConfig {
         connection: r.connection()?,
-        topic: r.topic("topic")?.text,
+        topic: r.topic(&PRODUCER_TOPIC)?.text,
         input,
         acks,
         idempotence,
-        ack_timeout: required(r.secs("ack-timeout")?),
-        compression: match required(r.choice("compression")?) {
+        ack_timeout: required(r.secs(&ACK_TIMEOUT)?),
+        compression: match required(r.choice(&COMPRESSION)?) {
             "none" => Codec::None,
             "gzip" => Codec::Gzip,
             "snappy" => Codec::Snappy,
@@ -241,11 +241,11 @@ pub fn producer(
             "zstd" => Codec::Zstd,
             other => unreachable!("--compression {other} is not in the table"),
         },
-        batch_size: required(r.int("batch-size")?),
-        rate: r.decimal("rate")?,
-        format: r.format()?,
-        quiet: r.switch("quiet"),
-        strict: r.switch("strict"),
+        batch_size: required(r.int(&BATCH_SIZE)?),
+        rate: r.decimal(&RATE)?,
+        format: r.format(&PRODUCER_FORMAT)?,
+        quiet: r.switch(&QUIET),
+        strict: r.switch(&STRICT),
         seeing: r.seeing()?,
     }))
 }
@@ -261,12 +261,12 @@ pub fn consumer(
         Collected::Version => return Ok(Command::Version),
     };
     let connection = r.connection()?;
-    let topic = r.topic("topic")?;
+    let topic = r.topic(&CONSUMER_TOPIC)?;
 
-    if r.switch("lag") {
+    if r.switch(&LAG) {
         // --lag prints and exits: what shapes a run that reads does not apply.
-        for long in ["max-messages", "idle-timeout", "stats"] {
-            if let Some(given) = r.flag(long)? {
+        for setting in [&MAX_MESSAGES, &IDLE_TIMEOUT, &STATS] {
+            if let Some(given) = r.flag(setting)? {
                 return Err(usage(
                     &given,
                     "does not go with --lag (it prints the lag and exits)",
@@ -274,10 +274,10 @@ pub fn consumer(
             }
         }
     }
-    let use_group = !r.switch("no-group");
+    let use_group = !r.switch(&NO_GROUP);
     if !use_group {
-        for long in ["group", "instance-id", "lag"] {
-            if let Some(given) = r.flag(long)? {
+        for setting in [&GROUP, &INSTANCE_ID, &LAG] {
+            if let Some(given) = r.flag(setting)? {
                 return Err(usage(&given, "does not go with --no-group"));
             }
         }
@@ -285,20 +285,20 @@ pub fn consumer(
     // Without a group, KAFKA_GROUP and KAFKA_GROUP_INSTANCE_ID do not matter, and so cannot be
     // wrong.
     let (group, instance_id) = match use_group {
-        true => (r.group("group")?, r.kafka_name("instance-id")?),
+        true => (r.group(&GROUP)?, r.kafka_name(&INSTANCE_ID)?),
         false => (String::new(), None),
     };
-    let session_timeout = required(r.secs("session-timeout")?);
-    let heartbeat_interval = required(r.secs("heartbeat-interval")?);
+    let session_timeout = required(r.secs(&SESSION_TIMEOUT)?);
+    let heartbeat_interval = required(r.secs(&HEARTBEAT_INTERVAL)?);
     if use_group && heartbeat_interval >= session_timeout {
         return Err(r.not_shorter(
-            ("heartbeat-interval", "the heartbeat interval", "s"),
-            ("session-timeout", "the session timeout", "s"),
+            (&HEARTBEAT_INTERVAL, "the heartbeat interval", "s"),
+            (&SESSION_TIMEOUT, "the session timeout", "s"),
         )?);
     }
 
-    let dlq_topic = if r.switch("no-dlq") {
-        if let Some(dlq) = r.flag("dlq-topic")? {
+    let dlq_topic = if r.switch(&NO_DLQ) {
+        if let Some(dlq) = r.flag(&DLQ_TOPIC)? {
             return Err(usage(&dlq, "does not go with --no-dlq"));
         }
         None
@@ -307,9 +307,9 @@ pub fn consumer(
     };
 
     // The broker's fetch wait is added to the request timeout, not counted against it.
-    let fetch_wait = required(r.millis("fetch-wait-ms")?);
+    let fetch_wait = required(r.millis(&FETCH_WAIT_MS)?);
 
-    let mut partitions = r.all_ints("partition")?;
+    let mut partitions = r.all_ints(&PARTITION)?;
     partitions.sort_unstable();
     partitions.dedup();
     Ok(Command::Run(ConsumerConfig {
@@ -317,26 +317,26 @@ pub fn consumer(
         topic: topic.text,
         group,
         use_group,
-        start: required(r.start("from")?),
+        start: required(r.start(&FROM)?),
         partitions,
-        max_messages: r.int("max-messages")?,
-        idle_timeout: r.secs("idle-timeout")?,
-        commit_every: required(r.int("commit-every")?),
-        format: r.format()?,
+        max_messages: r.int(&MAX_MESSAGES)?,
+        idle_timeout: r.secs(&IDLE_TIMEOUT)?,
+        commit_every: required(r.int(&COMMIT_EVERY)?),
+        format: r.format(&CONSUMER_FORMAT)?,
         fetch_wait,
-        fetch_min_bytes: required(r.int("fetch-min-bytes")?),
-        fetch_max_bytes: required(r.int("fetch-max-bytes")?),
+        fetch_min_bytes: required(r.int(&FETCH_MIN_BYTES)?),
+        fetch_max_bytes: required(r.int(&FETCH_MAX_BYTES)?),
         dlq_topic,
-        isolation: match required(r.choice("isolation")?) {
+        isolation: match required(r.choice(&ISOLATION)?) {
             "read_committed" => Isolation::ReadCommitted,
             "read_uncommitted" => Isolation::ReadUncommitted,
             other => unreachable!("--isolation {other} is not in the table"),
         },
         session_timeout,
         heartbeat_interval,
-        max_poll_interval: required(r.secs("max-poll-interval")?),
+        max_poll_interval: required(r.secs(&MAX_POLL_INTERVAL)?),
         instance_id,
-        lag: r.switch("lag"),
+        lag: r.switch(&LAG),
         seeing: r.seeing()?,
     }))
 }

@@ -6,7 +6,7 @@ use super::*;
 
 impl Resolver<'_> {
     /// The error for a wait that is not shorter than the one it must fit in, blaming the value
-    /// the user chose (a default is not a choice). Each wait is (flag, what it is, unit).
+    /// the user chose (a default is not a choice). Each wait is (setting, what it is, unit).
     pub(super) fn not_shorter(&self, short: Wait, long: Wait) -> Result<Error, Error> {
         let (short_given, long_given) = (self.given(short.0)?, self.given(long.0)?);
         // A property in milliseconds shows as written, its unit in its name.
@@ -35,8 +35,8 @@ impl Resolver<'_> {
     }
 
     /// An optional name under Kafka's rule for topic names (also that of group instance ids).
-    pub(super) fn kafka_name(&self, long: &str) -> Result<Option<String>, Error> {
-        match self.get(long)? {
+    pub(super) fn kafka_name(&self, setting: &Setting) -> Result<Option<String>, Error> {
+        match self.get(setting)? {
             Some(given) => match topic_name(&given.text) {
                 Ok(()) => Ok(Some(given.text)),
                 Err(what) => Err(usage(&given, &what)),
@@ -45,16 +45,16 @@ impl Resolver<'_> {
         }
     }
 
-    pub(super) fn topic(&self, long: &str) -> Result<Given, Error> {
-        let given = self.given(long)?;
+    pub(super) fn topic(&self, setting: &Setting) -> Result<Given, Error> {
+        let given = self.given(setting)?;
         match topic_name(&given.text) {
             Ok(()) => Ok(given),
             Err(what) => Err(usage(&given, &what)),
         }
     }
 
-    pub(super) fn group(&self, long: &str) -> Result<String, Error> {
-        let given = self.given(long)?;
+    pub(super) fn group(&self, setting: &Setting) -> Result<String, Error> {
+        let given = self.given(setting)?;
         let chars = given.text.chars().count();
         if chars > MAX_GROUP_CHARS {
             return Err(usage(
@@ -70,7 +70,7 @@ impl Resolver<'_> {
 
     /// The dead-letter topic: given, or `<topic>.dlq`; never the topic itself.
     pub(super) fn dlq_topic(&self, topic: &Given) -> Result<String, Error> {
-        match self.get("dlq-topic")? {
+        match self.get(&DLQ_TOPIC)? {
             Some(given) => {
                 topic_name(&given.text).map_err(|what| usage(&given, &what))?;
                 if given.text == topic.text {
@@ -101,10 +101,10 @@ impl Resolver<'_> {
     }
 
     pub(super) fn seeing(&self) -> Result<Seeing, Error> {
-        let stats = self.secs("stats")?;
-        let stats_file = self.get("stats-file")?;
+        let stats = self.secs(&STATS)?;
+        let stats_file = self.get(&STATS_FILE)?;
         let format = self
-            .get("stats-format")?
+            .get(&STATS_FORMAT)?
             .map(|g| (g.text == "prometheus", g));
         if let (None, Some(file)) = (stats, &stats_file) {
             return Err(usage(file, "needs --stats SECS (how often to write it)"));
@@ -123,18 +123,18 @@ impl Resolver<'_> {
             stats,
             stats_file: stats_file.map(|g| g.text.into()),
             stats_format,
-            progress: !self.switch("no-progress"),
+            progress: !self.switch(&NO_PROGRESS),
         })
     }
 
     pub(super) fn connection(&self) -> Result<Connection, Error> {
-        let brokers = self.given("brokers")?;
+        let brokers = self.given(&BROKERS)?;
         Ok(Connection {
             brokers: broker_list(&brokers.text).map_err(|what| usage(&brokers, &what))?,
-            attempts: required(self.int("retries")?),
-            backoff: required(self.millis("retry-backoff-ms")?),
-            request_timeout: required(self.secs("request-timeout")?),
-            connect_timeout: required(self.secs("connect-timeout")?),
+            attempts: required(self.int(&RETRIES)?),
+            backoff: required(self.millis(&RETRY_BACKOFF_MS)?),
+            request_timeout: required(self.secs(&REQUEST_TIMEOUT)?),
+            connect_timeout: required(self.secs(&CONNECT_TIMEOUT)?),
             security: self.security()?,
             client_id: self.client_id()?,
         })
@@ -142,10 +142,10 @@ impl Resolver<'_> {
 
     /// A client id is sent in every request header as a protocol string: at most 32767 bytes.
     pub(super) fn client_id(&self) -> Result<Option<String>, Error> {
-        let id = self.text("client-id")?;
+        let id = self.text(&CLIENT_ID)?;
         match id {
             Some(id) if id.len() > MAX_CLIENT_ID_BYTES => {
-                let given = required(self.get("client-id")?);
+                let given = required(self.get(&CLIENT_ID)?);
                 Err(usage(
                     &given,
                     &format!(
@@ -161,14 +161,14 @@ impl Resolver<'_> {
 
     /// `--count`, `--stdin` or the one order, checked with the order rules.
     pub(super) fn input(&self) -> Result<Input, Error> {
-        let count = self.flag("count")?;
-        let stdin = self.switch("stdin");
+        let count = self.flag(&COUNT)?;
+        let stdin = self.switch(&STDIN);
         if let (Some(count), true) = (&count, stdin) {
             return Err(usage(count, "does not go with --stdin"));
         }
-        let one_order = ["user", "item", "quantity"]
+        let one_order = [&USER, &ITEM, &QUANTITY]
             .into_iter()
-            .find_map(|long| self.flag(long).transpose())
+            .find_map(|setting| self.flag(setting).transpose())
             .transpose()?;
         if let Some(given) = one_order {
             if count.is_some() || stdin {
@@ -182,12 +182,12 @@ impl Resolver<'_> {
         if stdin {
             return Ok(Input::Stdin);
         }
-        if let Some(n) = self.int("count")? {
+        if let Some(n) = self.int(&COUNT)? {
             return Ok(Input::Count(n));
         }
-        let user = self.given("user")?;
-        let item = self.given("item")?;
-        let quantity: u64 = required(self.int("quantity")?);
+        let user = self.given(&USER)?;
+        let item = self.given(&ITEM)?;
+        let quantity: u64 = required(self.int(&QUANTITY)?);
         // The order rules, on an id that is not used: the producer gives the order its own.
         match Order::new(Uuid::nil(), &user.text, &item.text, quantity) {
             Ok(order) => Ok(Input::One {
@@ -198,7 +198,7 @@ impl Resolver<'_> {
             Err(Invalid::Field { field, rule }) => Err(match field {
                 "user" => usage(&user, &rule),
                 "item" => usage(&item, &rule),
-                _ => usage(&self.given("quantity")?, &rule),
+                _ => usage(&self.given(&QUANTITY)?, &rule),
             }),
             Err(other) => Err(Error::Usage(other.to_string())),
         }
@@ -207,7 +207,7 @@ impl Resolver<'_> {
     /// `--acks` and idempotence. Acks 0 or 1 turn idempotence off, unless it was asked for by
     /// `--idempotence` or `KAFKA_ENABLE_IDEMPOTENCE=true`: then the two disagree.
     pub(super) fn acks_and_idempotence(&self) -> Result<(Acks, bool), Error> {
-        let acks = match required(self.choice("acks")?) {
+        let acks = match required(self.choice(&ACKS)?) {
             "0" => Acks::None,
             "1" => Acks::Leader,
             "all" | "-1" => Acks::All,
@@ -217,11 +217,11 @@ impl Resolver<'_> {
             .flags
             .iter()
             .rev()
-            .find(|(s, _)| matches!(s.long, "idempotence" | "no-idempotence"));
+            .find(|(s, _)| s.long == IDEMPOTENCE.long || s.long == NO_IDEMPOTENCE.long);
         let (idempotence, explicit) = match last_switch {
-            Some((s, _)) => (s.long == "idempotence", self.flag(s.long)?),
+            Some((s, _)) => (s.long == IDEMPOTENCE.long, self.flag(s)?),
             None => {
-                let given = self.given("idempotence")?;
+                let given = self.given(&IDEMPOTENCE)?;
                 let on = match given.text.trim().to_ascii_lowercase().as_str() {
                     "true" => true,
                     "false" => false,
@@ -234,7 +234,7 @@ impl Resolver<'_> {
         if idempotence && acks != Acks::All {
             if let Some(asked) = explicit {
                 return Err(usage(
-                    &self.given("acks")?,
+                    &self.given(&ACKS)?,
                     &format!("does not go with {asked}: idempotence needs --acks all"),
                 ));
             }

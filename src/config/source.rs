@@ -8,7 +8,7 @@
 use super::*;
 
 /// A wait as cross-checks name it: its flag, what it is, its unit.
-pub(super) type Wait = (&'static str, &'static str, &'static str);
+pub(super) type Wait = (&'static Setting, &'static str, &'static str);
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,8 +134,8 @@ impl<'e> Resolver<'e> {
                 return Err(lexopt_error(arg.unexpected()));
             };
             match setting.long {
-                "help" => return Ok(Collected::Help),
-                "version" => return Ok(Collected::Version),
+                long if long == HELP.long => return Ok(Collected::Help),
+                long if long == VERSION.long => return Ok(Collected::Version),
                 _ => {}
             }
             let value = match setting.value {
@@ -152,7 +152,7 @@ impl<'e> Resolver<'e> {
             file_props: Vec::new(),
         };
         r.x_props = r
-            .flag_values("property")?
+            .flag_values(&PROPERTY)?
             .into_iter()
             .map(|given| match given.text.split_once('=') {
                 Some((key, value)) if !key.trim().is_empty() => Ok(Prop {
@@ -186,7 +186,7 @@ impl<'e> Resolver<'e> {
 
     /// The `--config` file's properties, if one is given.
     pub(super) fn read_config_file(&self) -> Result<Vec<Prop>, Error> {
-        let Some(given) = self.get("config")? else {
+        let Some(given) = self.get(&CONFIG)? else {
             return Ok(Vec::new());
         };
         let mut bytes = Vec::new();
@@ -229,8 +229,8 @@ impl<'e> Resolver<'e> {
         }
         // sasl.jaas.config holds the user and password of a Java client's login.
         let option = match setting.long {
-            "sasl-username" => "username",
-            "sasl-password" => "password",
+            long if long == SASL_USERNAME.long => "username",
+            long if long == SASL_PASSWORD.long => "password",
             _ => return None,
         };
         let prop = props.iter().rev().find(|p| p.key == "sasl.jaas.config")?;
@@ -243,13 +243,24 @@ impl<'e> Resolver<'e> {
         })
     }
 
-    pub(super) fn switch(&self, long: &str) -> bool {
-        self.flags.iter().any(|(s, _)| s.long == long)
+    /// Every setting asked for is one of this program's: the other program's rows are only
+    /// ever read for their property names.
+    fn in_table(&self, setting: &Setting) {
+        debug_assert!(
+            settings(self.table).any(|s| s.long == setting.long),
+            "--{} is not in the table",
+            setting.long
+        );
     }
 
-    /// Every value given by flag to `long`, in order.
-    pub(super) fn flag_values(&self, long: &str) -> Result<Vec<Given>, Error> {
-        let setting = find(self.table, long);
+    pub(super) fn switch(&self, setting: &Setting) -> bool {
+        self.flags.iter().any(|(s, _)| s.long == setting.long)
+    }
+
+    /// Every value given by flag to `setting`, in order.
+    pub(super) fn flag_values(&self, setting: &Setting) -> Result<Vec<Given>, Error> {
+        self.in_table(setting);
+        let long = setting.long;
         let mut values = Vec::new();
         for (s, value) in &self.flags {
             if s.long != long {
@@ -283,16 +294,15 @@ impl<'e> Resolver<'e> {
     }
 
     /// The last value given by flag, if any.
-    pub(super) fn flag(&self, long: &str) -> Result<Option<Given>, Error> {
-        Ok(self.flag_values(long)?.pop())
+    pub(super) fn flag(&self, setting: &Setting) -> Result<Option<Given>, Error> {
+        Ok(self.flag_values(setting)?.pop())
     }
 
     /// Step two: flag, else `-X` property, else environment variable (unless empty), else
     /// `--config` property, else default. An empty property counts as unset too, except where
     /// emptiness means something (`ssl.endpoint.identification.algorithm=`: no check).
-    pub(super) fn get(&self, long: &str) -> Result<Option<Given>, Error> {
-        let setting = find(self.table, long);
-        if let Some(mut given) = self.flag(long)? {
+    pub(super) fn get(&self, setting: &Setting) -> Result<Option<Given>, Error> {
+        if let Some(mut given) = self.flag(setting)? {
             given.secret = setting.secret;
             return Ok(Some(given));
         }
@@ -335,7 +345,7 @@ impl<'e> Resolver<'e> {
         };
         if given.text.is_empty() {
             return Ok(match setting.long {
-                "ssl-endpoint-identification-algorithm" => Some(Given {
+                long if long == SSL_ENDPOINT_IDENTIFICATION_ALGORITHM.long => Some(Given {
                     text: "none".into(),
                     ..given
                 }),
@@ -354,18 +364,18 @@ impl<'e> Resolver<'e> {
     }
 
     /// Like `get`, for a setting that has a default.
-    pub(super) fn given(&self, long: &str) -> Result<Given, Error> {
-        Ok(required(self.get(long)?))
+    pub(super) fn given(&self, setting: &Setting) -> Result<Given, Error> {
+        Ok(required(self.get(setting)?))
     }
 
-    /// Checks the value of `long` against its rule with `check`.
+    /// Checks the value of `setting` against its rule with `check`.
     pub(super) fn checked<T>(
         &self,
-        long: &str,
+        setting: &Setting,
         check: impl Fn(&Rule, &str) -> Result<T, String>,
     ) -> Result<Option<T>, Error> {
-        let rule = find(self.table, long).rule;
-        match self.get(long)? {
+        let rule = setting.rule;
+        match self.get(setting)? {
             Some(given) => check(&rule, &given.text).map(Some).map_err(|what| {
                 let what = match (given.millis, rule) {
                     (true, Rule::Decimal { min, max }) => format!(
@@ -382,8 +392,8 @@ impl<'e> Resolver<'e> {
     }
 
     /// A text setting: not empty, no control characters.
-    pub(super) fn text(&self, long: &str) -> Result<Option<String>, Error> {
-        match self.get(long)? {
+    pub(super) fn text(&self, setting: &Setting) -> Result<Option<String>, Error> {
+        match self.get(setting)? {
             Some(given) if given.text.chars().any(char::is_control) => {
                 Err(usage(&given, "must not contain control characters"))
             }
@@ -392,50 +402,50 @@ impl<'e> Resolver<'e> {
         }
     }
 
-    pub(super) fn path(&self, long: &str) -> Result<Option<PathBuf>, Error> {
-        Ok(self.text(long)?.map(PathBuf::from))
+    pub(super) fn path(&self, setting: &Setting) -> Result<Option<PathBuf>, Error> {
+        Ok(self.text(setting)?.map(PathBuf::from))
     }
 
-    pub(super) fn int<T: TryFrom<u64>>(&self, long: &str) -> Result<Option<T>, Error> {
-        self.checked(long, whole)
+    pub(super) fn int<T: TryFrom<u64>>(&self, setting: &Setting) -> Result<Option<T>, Error> {
+        self.checked(setting, whole)
     }
 
     /// Every value given to a repeatable flag.
-    pub(super) fn all_ints<T: TryFrom<u64>>(&self, long: &str) -> Result<Vec<T>, Error> {
-        let rule = find(self.table, long).rule;
-        self.flag_values(long)?
+    pub(super) fn all_ints<T: TryFrom<u64>>(&self, setting: &Setting) -> Result<Vec<T>, Error> {
+        let rule = setting.rule;
+        self.flag_values(setting)?
             .iter()
             .map(|given| whole(&rule, &given.text).map_err(|what| usage(given, &what)))
             .collect()
     }
 
-    pub(super) fn decimal(&self, long: &str) -> Result<Option<f64>, Error> {
-        self.checked(long, decimal)
+    pub(super) fn decimal(&self, setting: &Setting) -> Result<Option<f64>, Error> {
+        self.checked(setting, decimal)
     }
 
-    pub(super) fn secs(&self, long: &str) -> Result<Option<Duration>, Error> {
-        Ok(self.decimal(long)?.map(Duration::from_secs_f64))
+    pub(super) fn secs(&self, setting: &Setting) -> Result<Option<Duration>, Error> {
+        Ok(self.decimal(setting)?.map(Duration::from_secs_f64))
     }
 
-    pub(super) fn millis(&self, long: &str) -> Result<Option<Duration>, Error> {
-        Ok(self.int(long)?.map(Duration::from_millis))
+    pub(super) fn millis(&self, setting: &Setting) -> Result<Option<Duration>, Error> {
+        Ok(self.int(setting)?.map(Duration::from_millis))
     }
 
-    pub(super) fn choice(&self, long: &str) -> Result<Option<&'static str>, Error> {
-        self.checked(long, choice)
+    pub(super) fn choice(&self, setting: &Setting) -> Result<Option<&'static str>, Error> {
+        self.checked(setting, choice)
     }
 
-    pub(super) fn format(&self) -> Result<Format, Error> {
-        Ok(match required(self.choice("format")?) {
+    pub(super) fn format(&self, setting: &Setting) -> Result<Format, Error> {
+        Ok(match required(self.choice(setting)?) {
             "human" => Format::Human,
             "json" => Format::Json,
             other => unreachable!("--format {other} is not in the table"),
         })
     }
 
-    pub(super) fn start(&self, long: &str) -> Result<Option<Start>, Error> {
+    pub(super) fn start(&self, setting: &Setting) -> Result<Option<Start>, Error> {
         // Java's names and librdkafka's (smallest, beginning; largest, end), in any case.
-        self.checked(long, |rule, text| {
+        self.checked(setting, |rule, text| {
             match text.trim().to_ascii_lowercase().as_str() {
                 "earliest" | "smallest" | "beginning" => Ok(Start::Earliest),
                 "latest" | "largest" | "end" => Ok(Start::Latest),

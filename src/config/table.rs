@@ -196,36 +196,11 @@ pub(super) const FORMATS: Rule = Rule::Choice(&["human", "json"]);
 pub(super) const CONNECTION: Section = Section {
     title: "Connection",
     settings: &[
-        flag("brokers")
-            .short('b')
-            .value("LIST", Rule::Brokers)
-            .env("KAFKA_BROKERS")
-            .property("bootstrap.servers")
-            .default("localhost:9092")
-            .help("brokers to start from, host:port[,host:port...]"),
-        flag("retries")
-            .value("N", Rule::int(1, 1000))
-            .env("KAFKA_RETRIES")
-            .default("10")
-            .help("attempts per request"),
-        flag("retry-backoff-ms")
-            .value("MS", Rule::int(0, 2000))
-            .env("KAFKA_RETRY_BACKOFF_MS")
-            .property("retry.backoff.ms")
-            .default("200")
-            .help("first pause between attempts, doubling up to 2 s"),
-        flag("request-timeout")
-            .value("SECS", Rule::decimal(0.1, 3600.0))
-            .env("KAFKA_REQUEST_TIMEOUT")
-            .property_ms("request.timeout.ms")
-            .default("30")
-            .help("longest wait for any answer"),
-        flag("connect-timeout")
-            .value("SECS", Rule::decimal(0.1, 300.0))
-            .env("KAFKA_CONNECT_TIMEOUT")
-            .property_ms("socket.connection.setup.timeout.ms")
-            .default("10")
-            .help("longest wait to connect to a broker and be ready for requests (TLS, versions, SASL login)"),
+        BROKERS,
+        RETRIES,
+        RETRY_BACKOFF_MS,
+        REQUEST_TIMEOUT,
+        CONNECT_TIMEOUT,
     ],
 };
 
@@ -233,73 +208,17 @@ pub(super) const CONNECTION: Section = Section {
 pub(super) const SECURITY: Section = Section {
     title: "Security and Kafka client properties",
     settings: &[
-        flag("config")
-            .short('F')
-            .value("FILE", Rule::Path)
-            .env("KAFKA_CONFIG")
-            .when_unset("none")
-            .help("read Kafka client properties (a client.properties file) from FILE"),
-        flag("property")
-            .short('X')
-            .value("KEY=VALUE", Rule::Property)
-            .help("set a Kafka client property, as kcat -X does; repeatable"),
-        flag("security-protocol")
-            .value(
-                "PROTOCOL",
-                Rule::Choice(&["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
-            )
-            .env("KAFKA_SECURITY_PROTOCOL")
-            .property("security.protocol")
-            .default("PLAINTEXT")
-            .help("how to talk to the brokers"),
-        flag("sasl-mechanism")
-            .value(
-                "NAME",
-                Rule::Choice(&["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
-            )
-            .env("KAFKA_SASL_MECHANISM")
-            .property("sasl.mechanism")
-            .default("PLAIN")
-            .help("SASL login mechanism"),
-        flag("sasl-username")
-            .value("NAME", Rule::Text)
-            .env("KAFKA_SASL_USERNAME")
-            .property("sasl.username")
-            .help("SASL user (or the username of sasl.jaas.config)"),
-        flag("sasl-password")
-            .value("SECRET", Rule::Text)
-            .env("KAFKA_SASL_PASSWORD")
-            .property("sasl.password")
-            .secret()
-            .help("SASL password (or that of sasl.jaas.config); a flag shows in ps, a variable does not"),
-        flag("ssl-ca-location")
-            .value("FILE", Rule::Path)
-            .env("KAFKA_SSL_CA_LOCATION")
-            .property("ssl.ca.location")
-            .when_unset("the system's CA bundle")
-            .help("the CAs (PEM) that sign the brokers' certificates"),
-        flag("ssl-certificate-location")
-            .value("FILE", Rule::Path)
-            .env("KAFKA_SSL_CERTIFICATE_LOCATION")
-            .property("ssl.certificate.location")
-            .help("client certificate (PEM), for mutual TLS"),
-        flag("ssl-key-location")
-            .value("FILE", Rule::Path)
-            .env("KAFKA_SSL_KEY_LOCATION")
-            .property("ssl.key.location")
-            .help("the client certificate's private key (PEM, unencrypted)"),
-        flag("ssl-endpoint-identification-algorithm")
-            .value("ALG", Rule::Choice(&["https", "none"]))
-            .env("KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM")
-            .property("ssl.endpoint.identification.algorithm")
-            .default("https")
-            .help("https: the broker's certificate must name its host; none (or empty): no check"),
-        flag("client-id")
-            .value("ID", Rule::Text)
-            .env("KAFKA_CLIENT_ID")
-            .property("client.id")
-            .when_unset("the program's name")
-            .help("the name brokers log and set quotas by"),
+        CONFIG,
+        PROPERTY,
+        SECURITY_PROTOCOL,
+        SASL_MECHANISM,
+        SASL_USERNAME,
+        SASL_PASSWORD,
+        SSL_CA_LOCATION,
+        SSL_CERTIFICATE_LOCATION,
+        SSL_KEY_LOCATION,
+        SSL_ENDPOINT_IDENTIFICATION_ALGORITHM,
+        CLIENT_ID,
     ],
 };
 
@@ -309,99 +228,374 @@ pub(super) const VERSION: Setting = flag("version").short('V').help("print the v
 /// Figures while running, shared by both binaries.
 pub(super) const SEEING: Section = Section {
     title: "Seeing inside",
-    settings: &[
-        flag("stats")
-            .value("SECS", Rule::decimal(0.1, 86_400.0))
-            .env("KAFKA_STATS_INTERVAL")
-            .when_unset("off")
-            .help("every SECS, write the run's figures (counters, latencies, lag)"),
-        flag("stats-file")
-            .value("PATH", Rule::Path)
-            .env("KAFKA_STATS_FILE")
-            .when_unset("stderr")
-            .help("write them to PATH (replaced whole each time) instead of stderr"),
-        flag("stats-format")
-            .value("FORMAT", Rule::Choice(&["json", "prometheus"]))
-            .env("KAFKA_STATS_FORMAT")
-            .default("json")
-            .help("one JSON object, or the Prometheus text format (needs --stats-file)"),
-        flag("no-progress")
-            .help("no status line on a terminal (there is none when stderr is not one)"),
-    ],
+    settings: &[STATS, STATS_FILE, STATS_FORMAT, NO_PROGRESS],
 };
+
+// One constant per setting: the resolver takes the setting, so a misspelt name does not
+// compile.
+
+pub const BROKERS: Setting = flag("brokers")
+    .short('b')
+    .value("LIST", Rule::Brokers)
+    .env("KAFKA_BROKERS")
+    .property("bootstrap.servers")
+    .default("localhost:9092")
+    .help("brokers to start from, host:port[,host:port...]");
+
+pub const RETRIES: Setting = flag("retries")
+    .value("N", Rule::int(1, 1000))
+    .env("KAFKA_RETRIES")
+    .default("10")
+    .help("attempts per request");
+
+pub const RETRY_BACKOFF_MS: Setting = flag("retry-backoff-ms")
+    .value("MS", Rule::int(0, 2000))
+    .env("KAFKA_RETRY_BACKOFF_MS")
+    .property("retry.backoff.ms")
+    .default("200")
+    .help("first pause between attempts, doubling up to 2 s");
+
+pub const REQUEST_TIMEOUT: Setting = flag("request-timeout")
+    .value("SECS", Rule::decimal(0.1, 3600.0))
+    .env("KAFKA_REQUEST_TIMEOUT")
+    .property_ms("request.timeout.ms")
+    .default("30")
+    .help("longest wait for any answer");
+
+pub const CONNECT_TIMEOUT: Setting = flag("connect-timeout")
+    .value("SECS", Rule::decimal(0.1, 300.0))
+    .env("KAFKA_CONNECT_TIMEOUT")
+    .property_ms("socket.connection.setup.timeout.ms")
+    .default("10")
+    .help(
+        "longest wait to connect to a broker and be ready for requests (TLS, versions, SASL login)",
+    );
+
+pub const CONFIG: Setting = flag("config")
+    .short('F')
+    .value("FILE", Rule::Path)
+    .env("KAFKA_CONFIG")
+    .when_unset("none")
+    .help("read Kafka client properties (a client.properties file) from FILE");
+
+pub const PROPERTY: Setting = flag("property")
+    .short('X')
+    .value("KEY=VALUE", Rule::Property)
+    .help("set a Kafka client property, as kcat -X does; repeatable");
+
+pub const SECURITY_PROTOCOL: Setting = flag("security-protocol")
+    .value(
+        "PROTOCOL",
+        Rule::Choice(&["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
+    )
+    .env("KAFKA_SECURITY_PROTOCOL")
+    .property("security.protocol")
+    .default("PLAINTEXT")
+    .help("how to talk to the brokers");
+
+pub const SASL_MECHANISM: Setting = flag("sasl-mechanism")
+    .value(
+        "NAME",
+        Rule::Choice(&["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+    )
+    .env("KAFKA_SASL_MECHANISM")
+    .property("sasl.mechanism")
+    .default("PLAIN")
+    .help("SASL login mechanism");
+
+pub const SASL_USERNAME: Setting = flag("sasl-username")
+    .value("NAME", Rule::Text)
+    .env("KAFKA_SASL_USERNAME")
+    .property("sasl.username")
+    .help("SASL user (or the username of sasl.jaas.config)");
+
+pub const SASL_PASSWORD: Setting = flag("sasl-password")
+    .value("SECRET", Rule::Text)
+    .env("KAFKA_SASL_PASSWORD")
+    .property("sasl.password")
+    .secret()
+    .help("SASL password (or that of sasl.jaas.config); a flag shows in ps, a variable does not");
+
+pub const SSL_CA_LOCATION: Setting = flag("ssl-ca-location")
+    .value("FILE", Rule::Path)
+    .env("KAFKA_SSL_CA_LOCATION")
+    .property("ssl.ca.location")
+    .when_unset("the system's CA bundle")
+    .help("the CAs (PEM) that sign the brokers' certificates");
+
+pub const SSL_CERTIFICATE_LOCATION: Setting = flag("ssl-certificate-location")
+    .value("FILE", Rule::Path)
+    .env("KAFKA_SSL_CERTIFICATE_LOCATION")
+    .property("ssl.certificate.location")
+    .help("client certificate (PEM), for mutual TLS");
+
+pub const SSL_KEY_LOCATION: Setting = flag("ssl-key-location")
+    .value("FILE", Rule::Path)
+    .env("KAFKA_SSL_KEY_LOCATION")
+    .property("ssl.key.location")
+    .help("the client certificate's private key (PEM, unencrypted)");
+
+pub const SSL_ENDPOINT_IDENTIFICATION_ALGORITHM: Setting =
+    flag("ssl-endpoint-identification-algorithm")
+        .value("ALG", Rule::Choice(&["https", "none"]))
+        .env("KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM")
+        .property("ssl.endpoint.identification.algorithm")
+        .default("https")
+        .help("https: the broker's certificate must name its host; none (or empty): no check");
+
+pub const CLIENT_ID: Setting = flag("client-id")
+    .value("ID", Rule::Text)
+    .env("KAFKA_CLIENT_ID")
+    .property("client.id")
+    .when_unset("the program's name")
+    .help("the name brokers log and set quotas by");
+
+pub const STATS: Setting = flag("stats")
+    .value("SECS", Rule::decimal(0.1, 86_400.0))
+    .env("KAFKA_STATS_INTERVAL")
+    .when_unset("off")
+    .help("every SECS, write the run's figures (counters, latencies, lag)");
+
+pub const STATS_FILE: Setting = flag("stats-file")
+    .value("PATH", Rule::Path)
+    .env("KAFKA_STATS_FILE")
+    .when_unset("stderr")
+    .help("write them to PATH (replaced whole each time) instead of stderr");
+
+pub const STATS_FORMAT: Setting = flag("stats-format")
+    .value("FORMAT", Rule::Choice(&["json", "prometheus"]))
+    .env("KAFKA_STATS_FORMAT")
+    .default("json")
+    .help("one JSON object, or the Prometheus text format (needs --stats-file)");
+
+pub const NO_PROGRESS: Setting =
+    flag("no-progress").help("no status line on a terminal (there is none when stderr is not one)");
+
+pub const USER: Setting = flag("user")
+    .value("NAME", Rule::OrderText)
+    .default("demo-user")
+    .help("user of the one order");
+
+pub const ITEM: Setting = flag("item")
+    .value("NAME", Rule::OrderText)
+    .default("demo-item")
+    .help("item of the one order");
+
+pub const QUANTITY: Setting = flag("quantity")
+    .value("N", Rule::int(1, order::MAX_QUANTITY))
+    .default("1")
+    .help("quantity of the one order");
+
+pub const COUNT: Setting = flag("count")
+    .short('n')
+    .value("N", Rule::int(1, 1_000_000_000_000))
+    .help("send N random orders instead");
+
+pub const STDIN: Setting = flag("stdin").help("send the JSON lines of standard input instead");
+
+pub const STRICT: Setting = flag("strict").help("stop at the first invalid input line");
+
+pub const PRODUCER_TOPIC: Setting = flag("topic")
+    .short('t')
+    .value("NAME", Rule::Topic)
+    .env("KAFKA_TOPIC")
+    .default("orders")
+    .help("topic to send to");
+
+pub const ACKS: Setting = flag("acks")
+    .value("ACKS", Rule::Choice(&["0", "1", "all", "-1"]))
+    .env("KAFKA_ACKS")
+    .property("acks")
+    .default("all")
+    .help("acknowledgement to wait for");
+
+pub const IDEMPOTENCE: Setting = Setting {
+    rule: Rule::Bool,
+    ..flag("idempotence")
+        .env("KAFKA_ENABLE_IDEMPOTENCE")
+        .property("enable.idempotence")
+        .default("true")
+        .help("store each order once even when a request is retried; needs --acks all")
+};
+
+pub const NO_IDEMPOTENCE: Setting =
+    flag("no-idempotence").help("turn idempotence off (--acks 0 or 1 does too)");
+
+pub const ACK_TIMEOUT: Setting = flag("ack-timeout")
+    .value("SECS", Rule::decimal(0.0, 3600.0))
+    .env("KAFKA_ACK_TIMEOUT")
+    .default("10")
+    .help("how long the broker may wait for replicas");
+
+pub const COMPRESSION: Setting = flag("compression")
+    .value(
+        "CODEC",
+        Rule::Choice(&["none", "gzip", "snappy", "lz4", "zstd"]),
+    )
+    .env("KAFKA_COMPRESSION")
+    .property("compression.type")
+    .default("none")
+    .help("compression of each batch");
+
+pub const BATCH_SIZE: Setting = flag("batch-size")
+    .value("N", Rule::int(1, 100_000))
+    .env("KAFKA_BATCH_SIZE")
+    .default("500")
+    .help("orders per produce request");
+
+pub const RATE: Setting = flag("rate")
+    .value("N", Rule::decimal(0.001, 1_000_000.0))
+    .when_unset("unlimited")
+    .help("send at most N orders per second");
+
+pub const PRODUCER_FORMAT: Setting = flag("format")
+    .value("FORMAT", FORMATS)
+    .default("human")
+    .help("how to print deliveries");
+
+pub const QUIET: Setting = flag("quiet")
+    .short('q')
+    .help("print no deliveries, only the summary and errors");
+
+pub const CONSUMER_TOPIC: Setting = flag("topic")
+    .short('t')
+    .value("NAME", Rule::Topic)
+    .env("KAFKA_TOPIC")
+    .default("orders")
+    .help("topic to read");
+
+pub const FROM: Setting = flag("from")
+    .value("POS", Rule::Start)
+    .env("KAFKA_FROM")
+    .property("auto.offset.reset")
+    .default("earliest")
+    .help("where to start without a committed offset");
+
+pub const PARTITION: Setting = flag("partition")
+    .short('p')
+    .value("P", Rule::int(0, i32::MAX as u64))
+    .when_unset("all")
+    .help("read only partition P; repeatable");
+
+pub const MAX_MESSAGES: Setting = flag("max-messages")
+    .short('n')
+    .value("N", Rule::int(1, 1_000_000_000_000))
+    .help("stop after N records, valid or not");
+
+pub const IDLE_TIMEOUT: Setting = flag("idle-timeout")
+    .value("SECS", Rule::decimal(0.0, 604_800.0))
+    .env("KAFKA_IDLE_TIMEOUT")
+    .when_unset("never")
+    .help("stop after SECS with nothing new");
+
+pub const ISOLATION: Setting = flag("isolation")
+    .value(
+        "LEVEL",
+        Rule::Choice(&["read_committed", "read_uncommitted"]),
+    )
+    .env("KAFKA_ISOLATION")
+    .property("isolation.level")
+    .default("read_committed")
+    .help("skip records of aborted transactions, or not");
+
+pub const GROUP: Setting = flag("group")
+    .short('g')
+    .value("NAME", Rule::Group)
+    .env("KAFKA_GROUP")
+    .property("group.id")
+    .default("order_consumer_group")
+    .help("consumer group, which stores the offsets");
+
+pub const NO_GROUP: Setting =
+    flag("no-group").help("skip the group: read partitions directly, commit nothing");
+
+pub const LAG: Setting = flag("lag")
+    .help("print the group's committed offset, end offset and lag per partition, then exit");
+
+pub const COMMIT_EVERY: Setting = flag("commit-every")
+    .value("N", Rule::int(1, 1_000_000))
+    .env("KAFKA_COMMIT_EVERY")
+    .default("100")
+    .help("commit at least every N records");
+
+pub const INSTANCE_ID: Setting = flag("instance-id")
+    .value("ID", Rule::Topic)
+    .env("KAFKA_GROUP_INSTANCE_ID")
+    .property("group.instance.id")
+    .when_unset("none")
+    .help("static membership: the same ID keeps its partitions across restarts");
+
+pub const SESSION_TIMEOUT: Setting = flag("session-timeout")
+    .value("SECS", Rule::decimal(1.0, 3600.0))
+    .env("KAFKA_SESSION_TIMEOUT")
+    .property_ms("session.timeout.ms")
+    .default("45")
+    .help("how long the group waits for a silent member");
+
+pub const HEARTBEAT_INTERVAL: Setting = flag("heartbeat-interval")
+    .value("SECS", Rule::decimal(0.1, 3600.0))
+    .env("KAFKA_HEARTBEAT_INTERVAL")
+    .property_ms("heartbeat.interval.ms")
+    .default("3")
+    .help("pause between heartbeats, below --session-timeout");
+
+pub const MAX_POLL_INTERVAL: Setting = flag("max-poll-interval")
+    .value("SECS", Rule::decimal(1.0, 86_400.0))
+    .env("KAFKA_MAX_POLL_INTERVAL")
+    .property_ms("max.poll.interval.ms")
+    .default("300")
+    .help("longest a member may take between polls, and to rejoin");
+
+pub const DLQ_TOPIC: Setting = flag("dlq-topic")
+    .value("NAME", Rule::Topic)
+    .env("KAFKA_DLQ_TOPIC")
+    .when_unset("<topic>.dlq")
+    .help("topic for invalid records (not --topic)");
+
+pub const NO_DLQ: Setting = flag("no-dlq").help("only log invalid records");
+
+pub const FETCH_WAIT_MS: Setting = flag("fetch-wait-ms")
+    .value("MS", Rule::int(0, 300_000))
+    .env("KAFKA_FETCH_WAIT_MS")
+    .property("fetch.max.wait.ms")
+    .default("500")
+    .help("longest broker wait per fetch, below --request-timeout");
+
+pub const FETCH_MIN_BYTES: Setting = flag("fetch-min-bytes")
+    .value("N", Rule::int(1, MAX_FETCH_BYTES))
+    .env("KAFKA_FETCH_MIN_BYTES")
+    .property("fetch.min.bytes")
+    .default("1")
+    .help("bytes the broker waits for");
+
+pub const FETCH_MAX_BYTES: Setting = flag("fetch-max-bytes")
+    .value("N", Rule::int(1024, MAX_FETCH_BYTES))
+    .env("KAFKA_FETCH_MAX_BYTES")
+    .default("1048576")
+    .help("bytes per partition and fetch, grown for a larger record");
+
+pub const CONSUMER_FORMAT: Setting = flag("format")
+    .value("FORMAT", FORMATS)
+    .default("human")
+    .help("how to print orders");
 
 /// Every setting of `order-producer`, in help order.
 pub const PRODUCER: &[Section] = &[
     Section {
         title: "Orders",
-        settings: &[
-            flag("user")
-                .value("NAME", Rule::OrderText)
-                .default("demo-user")
-                .help("user of the one order"),
-            flag("item")
-                .value("NAME", Rule::OrderText)
-                .default("demo-item")
-                .help("item of the one order"),
-            flag("quantity")
-                .value("N", Rule::int(1, order::MAX_QUANTITY))
-                .default("1")
-                .help("quantity of the one order"),
-            flag("count")
-                .short('n')
-                .value("N", Rule::int(1, 1_000_000_000_000))
-                .help("send N random orders instead"),
-            flag("stdin").help("send the JSON lines of standard input instead"),
-            flag("strict").help("stop at the first invalid input line"),
-        ],
+        settings: &[USER, ITEM, QUANTITY, COUNT, STDIN, STRICT],
     },
     Section {
         title: "Sending",
         settings: &[
-            flag("topic")
-                .short('t')
-                .value("NAME", Rule::Topic)
-                .env("KAFKA_TOPIC")
-                .default("orders")
-                .help("topic to send to"),
-            flag("acks")
-                .value("ACKS", Rule::Choice(&["0", "1", "all", "-1"]))
-                .env("KAFKA_ACKS")
-                .property("acks")
-                .default("all")
-                .help("acknowledgement to wait for"),
-            Setting {
-                rule: Rule::Bool,
-                ..flag("idempotence")
-                    .env("KAFKA_ENABLE_IDEMPOTENCE")
-                    .property("enable.idempotence")
-                    .default("true")
-                    .help("store each order once even when a request is retried; needs --acks all")
-            },
-            flag("no-idempotence").help("turn idempotence off (--acks 0 or 1 does too)"),
-            flag("ack-timeout")
-                .value("SECS", Rule::decimal(0.0, 3600.0))
-                .env("KAFKA_ACK_TIMEOUT")
-                .default("10")
-                .help("how long the broker may wait for replicas"),
-            flag("compression")
-                .value(
-                    "CODEC",
-                    Rule::Choice(&["none", "gzip", "snappy", "lz4", "zstd"]),
-                )
-                .env("KAFKA_COMPRESSION")
-                .property("compression.type")
-                .default("none")
-                .help("compression of each batch"),
-            flag("batch-size")
-                .value("N", Rule::int(1, 100_000))
-                .env("KAFKA_BATCH_SIZE")
-                .default("500")
-                .help("orders per produce request"),
-            flag("rate")
-                .value("N", Rule::decimal(0.001, 1_000_000.0))
-                .when_unset("unlimited")
-                .help("send at most N orders per second"),
+            PRODUCER_TOPIC,
+            ACKS,
+            IDEMPOTENCE,
+            NO_IDEMPOTENCE,
+            ACK_TIMEOUT,
+            COMPRESSION,
+            BATCH_SIZE,
+            RATE,
         ],
     },
     CONNECTION,
@@ -409,17 +603,7 @@ pub const PRODUCER: &[Section] = &[
     SEEING,
     Section {
         title: "Output",
-        settings: &[
-            flag("format")
-                .value("FORMAT", FORMATS)
-                .default("human")
-                .help("how to print deliveries"),
-            flag("quiet")
-                .short('q')
-                .help("print no deliveries, only the summary and errors"),
-            HELP,
-            VERSION,
-        ],
+        settings: &[PRODUCER_FORMAT, QUIET, HELP, VERSION],
     },
 ];
 
@@ -428,145 +612,45 @@ pub const CONSUMER: &[Section] = &[
     Section {
         title: "Reading",
         settings: &[
-            flag("topic")
-                .short('t')
-                .value("NAME", Rule::Topic)
-                .env("KAFKA_TOPIC")
-                .default("orders")
-                .help("topic to read"),
-            flag("from")
-                .value("POS", Rule::Start)
-                .env("KAFKA_FROM")
-                .property("auto.offset.reset")
-                .default("earliest")
-                .help("where to start without a committed offset"),
-            flag("partition")
-                .short('p')
-                .value("P", Rule::int(0, i32::MAX as u64))
-                .when_unset("all")
-                .help("read only partition P; repeatable"),
-            flag("max-messages")
-                .short('n')
-                .value("N", Rule::int(1, 1_000_000_000_000))
-                .help("stop after N records, valid or not"),
-            flag("idle-timeout")
-                .value("SECS", Rule::decimal(0.0, 604_800.0))
-                .env("KAFKA_IDLE_TIMEOUT")
-                .when_unset("never")
-                .help("stop after SECS with nothing new"),
-            flag("isolation")
-                .value(
-                    "LEVEL",
-                    Rule::Choice(&["read_committed", "read_uncommitted"]),
-                )
-                .env("KAFKA_ISOLATION")
-                .property("isolation.level")
-                .default("read_committed")
-                .help("skip records of aborted transactions, or not"),
+            CONSUMER_TOPIC,
+            FROM,
+            PARTITION,
+            MAX_MESSAGES,
+            IDLE_TIMEOUT,
+            ISOLATION,
         ],
     },
     Section {
         title: "Group",
         settings: &[
-            flag("group")
-                .short('g')
-                .value("NAME", Rule::Group)
-                .env("KAFKA_GROUP")
-                .property("group.id")
-                .default("order_consumer_group")
-                .help("consumer group, which stores the offsets"),
-            flag("no-group").help("skip the group: read partitions directly, commit nothing"),
-            flag("lag").help(
-                "print the group's committed offset, end offset and lag per partition, then exit",
-            ),
-            flag("commit-every")
-                .value("N", Rule::int(1, 1_000_000))
-                .env("KAFKA_COMMIT_EVERY")
-                .default("100")
-                .help("commit at least every N records"),
-            flag("instance-id")
-                .value("ID", Rule::Topic)
-                .env("KAFKA_GROUP_INSTANCE_ID")
-                .property("group.instance.id")
-                .when_unset("none")
-                .help("static membership: the same ID keeps its partitions across restarts"),
-            flag("session-timeout")
-                .value("SECS", Rule::decimal(1.0, 3600.0))
-                .env("KAFKA_SESSION_TIMEOUT")
-                .property_ms("session.timeout.ms")
-                .default("45")
-                .help("how long the group waits for a silent member"),
-            flag("heartbeat-interval")
-                .value("SECS", Rule::decimal(0.1, 3600.0))
-                .env("KAFKA_HEARTBEAT_INTERVAL")
-                .property_ms("heartbeat.interval.ms")
-                .default("3")
-                .help("pause between heartbeats, below --session-timeout"),
-            flag("max-poll-interval")
-                .value("SECS", Rule::decimal(1.0, 86_400.0))
-                .env("KAFKA_MAX_POLL_INTERVAL")
-                .property_ms("max.poll.interval.ms")
-                .default("300")
-                .help("longest a member may take between polls, and to rejoin"),
+            GROUP,
+            NO_GROUP,
+            LAG,
+            COMMIT_EVERY,
+            INSTANCE_ID,
+            SESSION_TIMEOUT,
+            HEARTBEAT_INTERVAL,
+            MAX_POLL_INTERVAL,
         ],
     },
     Section {
         title: "Dead letters",
-        settings: &[
-            flag("dlq-topic")
-                .value("NAME", Rule::Topic)
-                .env("KAFKA_DLQ_TOPIC")
-                .when_unset("<topic>.dlq")
-                .help("topic for invalid records (not --topic)"),
-            flag("no-dlq").help("only log invalid records"),
-        ],
+        settings: &[DLQ_TOPIC, NO_DLQ],
     },
     Section {
         title: "Fetching",
-        settings: &[
-            flag("fetch-wait-ms")
-                .value("MS", Rule::int(0, 300_000))
-                .env("KAFKA_FETCH_WAIT_MS")
-                .property("fetch.max.wait.ms")
-                .default("500")
-                .help("longest broker wait per fetch, below --request-timeout"),
-            flag("fetch-min-bytes")
-                .value("N", Rule::int(1, MAX_FETCH_BYTES))
-                .env("KAFKA_FETCH_MIN_BYTES")
-                .property("fetch.min.bytes")
-                .default("1")
-                .help("bytes the broker waits for"),
-            flag("fetch-max-bytes")
-                .value("N", Rule::int(1024, MAX_FETCH_BYTES))
-                .env("KAFKA_FETCH_MAX_BYTES")
-                .default("1048576")
-                .help("bytes per partition and fetch, grown for a larger record"),
-        ],
+        settings: &[FETCH_WAIT_MS, FETCH_MIN_BYTES, FETCH_MAX_BYTES],
     },
     CONNECTION,
     SECURITY,
     SEEING,
     Section {
         title: "Output",
-        settings: &[
-            flag("format")
-                .value("FORMAT", FORMATS)
-                .default("human")
-                .help("how to print orders"),
-            HELP,
-            VERSION,
-        ],
+        settings: &[CONSUMER_FORMAT, HELP, VERSION],
     },
 ];
 
 /// Every setting of `table`, in order.
 pub(super) fn settings(table: &'static [Section]) -> impl Iterator<Item = &'static Setting> {
     table.iter().flat_map(|section| section.settings)
-}
-
-/// Looks a setting of `table` up by its flag; every name asked for is in the table.
-pub(super) fn find(table: &'static [Section], long: &str) -> &'static Setting {
-    settings(table)
-        .find(|s| s.long == long)
-        .unwrap_or_else(|| panic!("--{long} is in the table"))
 }
