@@ -19,10 +19,10 @@ use serde::Serialize;
 
 use crate::client::records::{self, Batches, ControlType, Limits};
 use crate::client::{
-    codes, Client, Compression, End, FetchSettings, GroupSettings, Heartbeat,
+    codes, Acks, Client, Compression, End, FetchSettings, GroupSettings, Heartbeat,
     Isolation as ClientIsolation, Member, Outgoing, Position, ProduceSettings,
 };
-use crate::config::{ConsumerConfig, Format, Isolation, Start, MAX_FETCH_BYTES};
+use crate::config::{ConsumerConfig, Format, Start, MAX_FETCH_BYTES};
 use crate::dead_letter::Envelope;
 use crate::error::{output_closed, secs, Error};
 use crate::order::{check_key, Order};
@@ -413,10 +413,7 @@ impl Consumer<'_, '_> {
     }
 
     fn isolation(&self) -> ClientIsolation {
-        match self.config.isolation {
-            Isolation::ReadCommitted => ClientIsolation::ReadCommitted,
-            Isolation::ReadUncommitted => ClientIsolation::ReadUncommitted,
-        }
+        self.config.isolation
     }
 
     fn poll(&mut self) -> Result<(), Error> {
@@ -643,7 +640,7 @@ impl Consumer<'_, '_> {
         aborted.sort_by_key(|a| a.1);
         let mut aborted = aborted.into_iter().peekable();
         let mut aborting: HashSet<i64> = HashSet::new();
-        let read_committed = self.config.isolation == Isolation::ReadCommitted;
+        let read_committed = self.config.isolation == ClientIsolation::ReadCommitted;
         let mut scratch = Vec::new();
         let mut batches = Batches::new(&f.records);
         for batch in batches.by_ref() {
@@ -820,7 +817,7 @@ impl Consumer<'_, '_> {
         };
         let to = key.map_or(0, |k| partition::for_key(k, partitions));
         let settings = ProduceSettings {
-            acks: -1,
+            acks: Acks::All,
             ack_timeout: std::time::Duration::from_secs(30),
             compression: Compression::None,
             compressor: records::uncompressed_only,

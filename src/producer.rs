@@ -13,10 +13,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::client::{
-    records, Client, Compression, Delivery, Options, Outgoing, ProduceSettings, RetryPolicy,
-};
-use crate::config::{Acks, Codec, Connection, Format, Input, ProducerConfig};
+use crate::client::{records, Client, Delivery, Options, Outgoing, ProduceSettings, RetryPolicy};
+use crate::config::{Connection, Format, Input, ProducerConfig};
 use crate::error::{output_closed, secs, Error};
 use crate::exit_codes as exit;
 use crate::order::Order;
@@ -151,19 +149,9 @@ fn connect_and_send(
     seen: &mut Seen,
 ) -> Result<(), Error> {
     let settings = ProduceSettings {
-        acks: match config.acks {
-            Acks::None => 0,
-            Acks::Leader => 1,
-            Acks::All => -1,
-        },
+        acks: config.acks,
         ack_timeout: config.ack_timeout,
-        compression: match config.compression {
-            Codec::None => Compression::None,
-            Codec::Gzip => Compression::Gzip,
-            Codec::Snappy => Compression::Snappy,
-            Codec::Lz4 => Compression::Lz4,
-            Codec::Zstd => Compression::Zstd,
-        },
+        compression: config.compression,
         compressor: records::compress,
         idempotent: config.idempotence,
     };

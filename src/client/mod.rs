@@ -34,7 +34,7 @@ use std::time::Duration;
 pub use cluster::Client;
 pub use fetch::{End, FetchSettings, FetchedPartition, Isolation, Position};
 pub use membership::{GroupSettings, Heartbeat, Member};
-pub use produce::{Delivery, Outgoing, ProduceSettings};
+pub use produce::{Acks, Delivery, Outgoing, ProduceSettings};
 pub use records::Compression;
 pub use sasl::Mechanism;
 

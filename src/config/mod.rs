@@ -34,7 +34,7 @@ use std::time::Duration;
 use lexopt::prelude::*;
 use uuid::Uuid;
 
-use crate::client::{Login, Mechanism, Security, Tls};
+use crate::client::{Acks, Compression, Isolation, Login, Mechanism, Security, Tls};
 use crate::order::{self, Invalid, Order};
 use crate::properties::{self, Jaas};
 use crate::Error;
@@ -82,31 +82,6 @@ pub enum Format {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Acks {
-    None,
-    Leader,
-    All,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Codec {
-    None,
-    Gzip,
-    Snappy,
-    Lz4,
-    Zstd,
-}
-
-/// Which records of transactions the consumer reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Isolation {
-    /// Only committed ones: records of aborted or open transactions are skipped.
-    ReadCommitted,
-    /// Every record, as written.
-    ReadUncommitted,
-}
-
 /// Where the producer's orders come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
@@ -134,7 +109,7 @@ pub struct ProducerConfig {
     pub idempotence: bool,
     /// How long the broker waits for replicas; fits the protocol's i32 milliseconds.
     pub ack_timeout: Duration,
-    pub compression: Codec,
+    pub compression: Compression,
     /// Orders per produce request (1 to 100000).
     pub batch_size: usize,
     /// Orders per second; `None` is as fast as the broker takes them.
@@ -233,17 +208,10 @@ pub fn producer(
         acks,
         idempotence,
         ack_timeout: required(r.secs(&ACK_TIMEOUT)?),
-        compression: match required(r.choice(&COMPRESSION)?) {
-            "none" => Codec::None,
-            "gzip" => Codec::Gzip,
-            "snappy" => Codec::Snappy,
-            "lz4" => Codec::Lz4,
-            "zstd" => Codec::Zstd,
-            other => unreachable!("--compression {other} is not in the table"),
-        },
+        compression: r.chosen(&COMPRESSION, compression)?,
         batch_size: required(r.int(&BATCH_SIZE)?),
         rate: r.decimal(&RATE)?,
-        format: r.format(&PRODUCER_FORMAT)?,
+        format: r.chosen(&PRODUCER_FORMAT, format)?,
         quiet: r.switch(&QUIET),
         strict: r.switch(&STRICT),
         seeing: r.seeing()?,
@@ -322,16 +290,12 @@ pub fn consumer(
         max_messages: r.int(&MAX_MESSAGES)?,
         idle_timeout: r.secs(&IDLE_TIMEOUT)?,
         commit_every: required(r.int(&COMMIT_EVERY)?),
-        format: r.format(&CONSUMER_FORMAT)?,
+        format: r.chosen(&CONSUMER_FORMAT, format)?,
         fetch_wait,
         fetch_min_bytes: required(r.int(&FETCH_MIN_BYTES)?),
         fetch_max_bytes: required(r.int(&FETCH_MAX_BYTES)?),
         dlq_topic,
-        isolation: match required(r.choice(&ISOLATION)?) {
-            "read_committed" => Isolation::ReadCommitted,
-            "read_uncommitted" => Isolation::ReadUncommitted,
-            other => unreachable!("--isolation {other} is not in the table"),
-        },
+        isolation: r.chosen(&ISOLATION, isolation)?,
         session_timeout,
         heartbeat_interval,
         max_poll_interval: required(r.secs(&MAX_POLL_INTERVAL)?),
@@ -339,6 +303,41 @@ pub fn consumer(
         lag: r.switch(&LAG),
         seeing: r.seeing()?,
     }))
+}
+
+/// The words of `--acks`: Kafka's, with `-1` for all.
+fn acks(word: &str) -> Option<Acks> {
+    match word {
+        "0" => Some(Acks::None),
+        "1" => Some(Acks::Leader),
+        "all" | "-1" => Some(Acks::All),
+        _ => None,
+    }
+}
+
+/// The words of `--compression`: the client's names for its codecs (Kafka's `compression.type`).
+fn compression(word: &str) -> Option<Compression> {
+    use Compression::*;
+    [None, Gzip, Snappy, Lz4, Zstd]
+        .into_iter()
+        .find(|c| c.name() == word)
+}
+
+/// The words of `--isolation`: Kafka's `isolation.level`.
+fn isolation(word: &str) -> Option<Isolation> {
+    match word {
+        "read_committed" => Some(Isolation::ReadCommitted),
+        "read_uncommitted" => Some(Isolation::ReadUncommitted),
+        _ => None,
+    }
+}
+
+fn format(word: &str) -> Option<Format> {
+    match word {
+        "human" => Some(Format::Human),
+        "json" => Some(Format::Json),
+        _ => None,
+    }
 }
 
 /// The value of a setting that has a default, so is always there.

@@ -207,12 +207,7 @@ impl Resolver<'_> {
     /// `--acks` and idempotence. Acks 0 or 1 turn idempotence off, unless it was asked for by
     /// `--idempotence` or `KAFKA_ENABLE_IDEMPOTENCE=true`: then the two disagree.
     pub(super) fn acks_and_idempotence(&self) -> Result<(Acks, bool), Error> {
-        let acks = match required(self.choice(&ACKS)?) {
-            "0" => Acks::None,
-            "1" => Acks::Leader,
-            "all" | "-1" => Acks::All,
-            other => unreachable!("--acks {other} is not in the table"),
-        };
+        let acks = self.chosen(&ACKS, acks)?;
         let last_switch = self
             .flags
             .iter()

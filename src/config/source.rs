@@ -435,12 +435,19 @@ impl<'e> Resolver<'e> {
         self.checked(setting, choice)
     }
 
-    pub(super) fn format(&self, setting: &Setting) -> Result<Format, Error> {
-        Ok(match required(self.choice(setting)?) {
-            "human" => Format::Human,
-            "json" => Format::Json,
-            other => unreachable!("--format {other} is not in the table"),
-        })
+    /// The value a choice names: `parse` maps each word of the setting's rule to its value (a
+    /// word it does not know is refused as one outside the rule).
+    pub(super) fn chosen<T>(
+        &self,
+        setting: &Setting,
+        parse: fn(&str) -> Option<T>,
+    ) -> Result<T, Error> {
+        let value = self.checked(setting, |rule, text| {
+            choice(rule, text).and_then(|word| {
+                parse(word).ok_or_else(|| format!("must be {}", rule.range().unwrap_or_default()))
+            })
+        })?;
+        Ok(required(value))
     }
 
     pub(super) fn start(&self, setting: &Setting) -> Result<Option<Start>, Error> {

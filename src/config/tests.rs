@@ -90,7 +90,7 @@ fn producer_defaults_send_one_demo_order_to_localhost() {
             acks: Acks::All,
             idempotence: true,
             ack_timeout: Duration::from_secs(10),
-            compression: Codec::None,
+            compression: Compression::None,
             batch_size: 500,
             rate: None,
             format: Format::Human,
@@ -201,7 +201,7 @@ fn a_flag_beats_its_variable_which_beats_the_default_and_empty_is_unset() {
         (
             Acks::Leader,
             false,
-            Codec::Zstd,
+            Compression::Zstd,
             Duration::from_millis(2500)
         )
     );
@@ -244,7 +244,7 @@ fn flags_set_what_they_name() {
     );
     assert_eq!(
         (c.acks, c.idempotence, c.compression, c.batch_size, c.rate),
-        (Acks::None, false, Codec::Lz4, 7, Some(2.5))
+        (Acks::None, false, Compression::Lz4, 7, Some(2.5))
     );
     assert_eq!((c.format, c.quiet, c.strict), (Format::Json, true, true));
     assert_eq!(c.input, Input::Stdin);
@@ -975,7 +975,7 @@ fn unknown_properties_are_errors_and_those_of_the_other_program_are_ignored() {
     let p = produce(&["-F", shared.path(), "--no-idempotence"], &[]).unwrap();
     assert_eq!(
         (p.connection.brokers, p.acks, p.compression),
-        (vec!["h:1".to_string()], Acks::None, Codec::Zstd)
+        (vec!["h:1".to_string()], Acks::None, Compression::Zstd)
     );
     let c = consume(
         &["-F", shared.path(), "-X", "session.timeout.ms=10000"],
@@ -1717,4 +1717,28 @@ fn lag_refuses_flags_of_a_reading_run_but_not_their_variables() {
     // A variable set for the service's normal runs does not stop a look at the lag.
     let c = consume(&["--lag"], &[("KAFKA_IDLE_TIMEOUT", "5")]).unwrap();
     assert!(c.lag);
+}
+
+#[test]
+fn every_word_of_a_choice_names_a_value() {
+    fn words(setting: &Setting) -> &'static [&'static str] {
+        match setting.rule {
+            Rule::Choice(words) => words,
+            other => panic!("--{} has the rule {other:?}", setting.long),
+        }
+    }
+    for word in words(&ACKS) {
+        assert!(acks(word).is_some(), "--acks {word}");
+    }
+    for word in words(&COMPRESSION) {
+        assert_eq!(compression(word).map(Compression::name), Some(*word));
+    }
+    for word in words(&ISOLATION) {
+        assert!(isolation(word).is_some(), "--isolation {word}");
+    }
+    for setting in [&PRODUCER_FORMAT, &CONSUMER_FORMAT] {
+        for word in words(setting) {
+            assert!(format(word).is_some(), "--format {word}");
+        }
+    }
 }
