@@ -27,7 +27,6 @@ use crate::dead_letter::Envelope;
 use crate::error::{output_closed, secs, Error};
 use crate::order::{check_key, Order};
 use crate::partition;
-use crate::producer::client_options;
 use crate::stats::{Figure, Figures, Kind, PartitionFigures, Progress, Reporter};
 
 /// Largest decompressed batch accepted: Kafka's batches are at most message.max.bytes.
@@ -134,7 +133,9 @@ fn consume(
     }
     // The source topic must exist; the dead-letter topic is ours to create, as a producer's.
     let creatable: Vec<&str> = config.dlq_topic.iter().map(String::as_str).collect();
-    let options = client_options(&config.connection, "order-consumer", MAX_FRAME, &creatable);
+    let options = config
+        .connection
+        .client_options("order-consumer", MAX_FRAME, &creatable);
     let client = match Client::connect(options, &[&config.topic], stop) {
         Err(Error::Interrupted) => return Ok(()),
         other => other?,
@@ -818,7 +819,7 @@ impl Consumer<'_, '_> {
         let to = key.map_or(0, |k| partition::for_key(k, partitions));
         let settings = ProduceSettings {
             acks: Acks::All,
-            ack_timeout: std::time::Duration::from_secs(30),
+            ack_timeout: self.config.dlq_ack_timeout,
             compression: Compression::None,
             compressor: records::uncompressed_only,
             idempotent: false,

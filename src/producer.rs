@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::client::{records, Client, Delivery, Options, Outgoing, ProduceSettings, RetryPolicy};
-use crate::config::{Connection, Format, Input, ProducerConfig};
+use crate::client::{records, Client, Delivery, Outgoing, ProduceSettings};
+use crate::config::{Format, Input, ProducerConfig};
 use crate::error::{output_closed, secs, Error};
 use crate::exit_codes as exit;
 use crate::order::Order;
@@ -87,35 +87,6 @@ pub fn run(
     (summary, result)
 }
 
-/// The client settings both binaries derive from their connection flags.
-pub fn client_options(
-    connection: &Connection,
-    client_id: &str,
-    max_response_bytes: usize,
-    creatable: &[&str],
-) -> Options {
-    Options {
-        brokers: connection.brokers.clone(),
-        client_id: connection
-            .client_id
-            .clone()
-            .unwrap_or_else(|| client_id.to_string()),
-        connect_timeout: connection.connect_timeout,
-        request_timeout: connection.request_timeout,
-        retry: RetryPolicy {
-            attempts: connection.attempts,
-            backoff: connection.backoff,
-            max_backoff: MAX_BACKOFF,
-        },
-        max_response_bytes,
-        creatable: creatable.iter().map(|t| t.to_string()).collect(),
-        security: connection.security.clone(),
-    }
-}
-
-/// The longest pause between two attempts.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
-
 /// What `--stats` and the status line show, beside the summary's counts.
 struct Seen {
     reporter: Option<Reporter>,
@@ -156,12 +127,9 @@ fn connect_and_send(
         idempotent: config.idempotence,
     };
     // A metadata request may create the topic, as the Java producer's may.
-    let options = client_options(
-        &config.connection,
-        "order-producer",
-        16 << 20,
-        &[&config.topic],
-    );
+    let options = config
+        .connection
+        .client_options("order-producer", 16 << 20, &[&config.topic]);
     let mut client = Client::connect(options, &[&config.topic], stop)?;
     let partitions = client.partitions(&config.topic)?.len() as u32;
     let mut producer = Producer {

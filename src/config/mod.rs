@@ -34,7 +34,9 @@ use std::time::Duration;
 use lexopt::prelude::*;
 use uuid::Uuid;
 
-use crate::client::{Acks, Compression, Isolation, Login, Mechanism, Security, Tls};
+use crate::client::{
+    Acks, Compression, Isolation, Login, Mechanism, Options, RetryPolicy, Security, Tls,
+};
 use crate::order::{self, Invalid, Order};
 use crate::properties::{self, Jaas};
 use crate::Error;
@@ -64,8 +66,10 @@ pub struct Connection {
     pub brokers: Vec<String>,
     /// Attempts per request before giving up (1 to 1000).
     pub attempts: u32,
-    /// First pause between attempts (at most 2 s); doubles up to 2 s.
+    /// First pause between attempts (at most 2 s); doubles up to `max_backoff`.
     pub backoff: Duration,
+    /// Longest pause between attempts (at most 60 s).
+    pub max_backoff: Duration,
     /// Longest wait for any single answer from the broker (0.1 s to 1 hour).
     pub request_timeout: Duration,
     /// Longest wait for a TCP connection to one broker (0.1 s to 300 s).
@@ -74,6 +78,36 @@ pub struct Connection {
     pub security: Security,
     /// client.id; the program's name when `None`.
     pub client_id: Option<String>,
+}
+
+impl Connection {
+    /// The client's options from these settings: `client_id` unless `--client-id` names
+    /// another, responses up to `max_response_bytes`, and the topics a metadata request may
+    /// create (as the Java producer's may).
+    pub fn client_options(
+        &self,
+        client_id: &str,
+        max_response_bytes: usize,
+        creatable: &[&str],
+    ) -> Options {
+        Options {
+            brokers: self.brokers.clone(),
+            client_id: self
+                .client_id
+                .clone()
+                .unwrap_or_else(|| client_id.to_string()),
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            retry: RetryPolicy {
+                attempts: self.attempts,
+                backoff: self.backoff,
+                max_backoff: self.max_backoff,
+            },
+            max_response_bytes,
+            creatable: creatable.iter().map(|t| t.to_string()).collect(),
+            security: self.security.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +201,8 @@ pub struct ConsumerConfig {
     pub fetch_max_bytes: i32,
     /// `None` with `--no-dlq`; never the topic itself.
     pub dlq_topic: Option<String>,
+    /// How long the broker may wait for replicas of a dead letter (acks=all).
+    pub dlq_ack_timeout: Duration,
     pub isolation: Isolation,
     /// How long the coordinator waits for a silent member (Java: session.timeout.ms).
     pub session_timeout: Duration,
@@ -266,8 +302,10 @@ pub fn consumer(
     }
 
     let dlq_topic = if r.switch(&NO_DLQ) {
-        if let Some(dlq) = r.flag(&DLQ_TOPIC)? {
-            return Err(usage(&dlq, "does not go with --no-dlq"));
+        for setting in [&DLQ_TOPIC, &DLQ_ACK_TIMEOUT] {
+            if let Some(given) = r.flag(setting)? {
+                return Err(usage(&given, "does not go with --no-dlq"));
+            }
         }
         None
     } else {
@@ -295,6 +333,7 @@ pub fn consumer(
         fetch_min_bytes: required(r.int(&FETCH_MIN_BYTES)?),
         fetch_max_bytes: required(r.int(&FETCH_MAX_BYTES)?),
         dlq_topic,
+        dlq_ack_timeout: required(r.secs(&DLQ_ACK_TIMEOUT)?),
         isolation: r.chosen(&ISOLATION, isolation)?,
         session_timeout,
         heartbeat_interval,

@@ -133,6 +133,7 @@ impl Resolver<'_> {
             brokers: broker_list(&brokers.text).map_err(|what| usage(&brokers, &what))?,
             attempts: required(self.int(&RETRIES)?),
             backoff: required(self.millis(&RETRY_BACKOFF_MS)?),
+            max_backoff: required(self.millis(&RETRY_BACKOFF_MAX_MS)?),
             request_timeout: required(self.secs(&REQUEST_TIMEOUT)?),
             connect_timeout: required(self.secs(&CONNECT_TIMEOUT)?),
             security: self.security()?,

@@ -199,6 +199,7 @@ pub(super) const CONNECTION: Section = Section {
         BROKERS,
         RETRIES,
         RETRY_BACKOFF_MS,
+        RETRY_BACKOFF_MAX_MS,
         REQUEST_TIMEOUT,
         CONNECT_TIMEOUT,
     ],
@@ -253,7 +254,14 @@ pub const RETRY_BACKOFF_MS: Setting = flag("retry-backoff-ms")
     .env("KAFKA_RETRY_BACKOFF_MS")
     .property("retry.backoff.ms")
     .default("200")
-    .help("first pause between attempts, doubling up to 2 s");
+    .help("first pause between attempts, doubling up to --retry-backoff-max-ms");
+
+pub const RETRY_BACKOFF_MAX_MS: Setting = flag("retry-backoff-max-ms")
+    .value("MS", Rule::int(0, 60_000))
+    .env("KAFKA_RETRY_BACKOFF_MAX_MS")
+    .property("retry.backoff.max.ms")
+    .default("2000")
+    .help("longest pause between attempts");
 
 pub const REQUEST_TIMEOUT: Setting = flag("request-timeout")
     .value("SECS", Rule::decimal(0.1, 3600.0))
@@ -554,6 +562,12 @@ pub const DLQ_TOPIC: Setting = flag("dlq-topic")
 
 pub const NO_DLQ: Setting = flag("no-dlq").help("only log invalid records");
 
+pub const DLQ_ACK_TIMEOUT: Setting = flag("dlq-ack-timeout")
+    .value("SECS", Rule::decimal(0.0, 3600.0))
+    .env("KAFKA_DLQ_ACK_TIMEOUT")
+    .default("30")
+    .help("how long the broker may wait for replicas of a dead letter");
+
 pub const FETCH_WAIT_MS: Setting = flag("fetch-wait-ms")
     .value("MS", Rule::int(0, 300_000))
     .env("KAFKA_FETCH_WAIT_MS")
@@ -635,7 +649,7 @@ pub const CONSUMER: &[Section] = &[
     },
     Section {
         title: "Dead letters",
-        settings: &[DLQ_TOPIC, NO_DLQ],
+        settings: &[DLQ_TOPIC, NO_DLQ, DLQ_ACK_TIMEOUT],
     },
     Section {
         title: "Fetching",

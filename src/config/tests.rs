@@ -68,6 +68,7 @@ fn default_connection() -> Connection {
         brokers: vec!["localhost:9092".into()],
         attempts: 10,
         backoff: Duration::from_millis(200),
+        max_backoff: Duration::from_secs(2),
         request_timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(10),
         security: Security::default(),
@@ -160,6 +161,7 @@ fn consumer_defaults_read_orders_through_the_group() {
             fetch_min_bytes: 1,
             fetch_max_bytes: 1_048_576,
             dlq_topic: Some("orders.dlq".into()),
+            dlq_ack_timeout: Duration::from_secs(30),
             isolation: Isolation::ReadCommitted,
             session_timeout: Duration::from_secs(45),
             heartbeat_interval: Duration::from_secs(3),
@@ -211,6 +213,7 @@ fn a_flag_beats_its_variable_which_beats_the_default_and_empty_is_unset() {
             brokers: vec!["a:1".into(), "b:2".into()],
             attempts: 3,
             backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(2),
             request_timeout: Duration::from_secs(4),
             connect_timeout: Duration::from_millis(500),
             security: Security::default(),
@@ -1741,4 +1744,41 @@ fn every_word_of_a_choice_names_a_value() {
             assert!(format(word).is_some(), "--format {word}");
         }
     }
+}
+
+#[test]
+fn the_longest_backoff_and_the_dead_letter_wait_are_settings() {
+    let c = producer_ok("--retry-backoff-max-ms 500", &[]);
+    assert_eq!(c.connection.max_backoff, Duration::from_millis(500));
+    let c = producer_ok("-X retry.backoff.max.ms=700", &[]);
+    assert_eq!(c.connection.max_backoff, Duration::from_millis(700));
+    let c = consumer_ok("", &[("KAFKA_RETRY_BACKOFF_MAX_MS", "0")]);
+    assert_eq!(c.connection.max_backoff, Duration::ZERO);
+    let options = c.connection.client_options("order-consumer", 1024, &[]);
+    assert_eq!(options.retry.max_backoff, Duration::ZERO);
+    assert_eq!(options.client_id, "order-consumer");
+
+    let c = consumer_ok("--dlq-ack-timeout 2.5", &[]);
+    assert_eq!(c.dlq_ack_timeout, Duration::from_millis(2500));
+    let c = consumer_ok("", &[("KAFKA_DLQ_ACK_TIMEOUT", "5")]);
+    assert_eq!(c.dlq_ack_timeout, Duration::from_secs(5));
+
+    check_producer(&[(
+        "--retry-backoff-max-ms 60001",
+        &[],
+        "--retry-backoff-max-ms 60001: must be from 0 to 60000",
+    )]);
+    check_consumer(&[
+        (
+            "",
+            &[("KAFKA_DLQ_ACK_TIMEOUT", "3601")],
+            "KAFKA_DLQ_ACK_TIMEOUT=3601: must be from 0 to 3600",
+        ),
+        (
+            "--no-dlq --dlq-ack-timeout 3",
+            &[],
+            "--dlq-ack-timeout 3: does not go with --no-dlq",
+        ),
+        ("--no-dlq", &[("KAFKA_DLQ_ACK_TIMEOUT", "3")], "ok"),
+    ]);
 }
