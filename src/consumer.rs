@@ -27,7 +27,7 @@ use crate::dead_letter::Envelope;
 use crate::error::{output_closed, secs, Error};
 use crate::order::{check_key, Order};
 use crate::partition;
-use crate::stats::{Figure, Figures, Kind, PartitionFigures, Progress, Reporter};
+use crate::stats::{counter, Figures, PartitionFigures, Progress, Reporter};
 
 /// Largest decompressed batch accepted: Kafka's batches are at most message.max.bytes.
 const MAX_DECOMPRESSED: usize = MAX_FETCH_BYTES as usize;
@@ -542,12 +542,6 @@ impl Consumer<'_, '_> {
 
     /// Writes one `--stats` report; one that cannot be written is a warning.
     fn report(&mut self) {
-        let counter = |name, help, value: u64| Figure {
-            name,
-            help,
-            kind: Kind::Counter,
-            value: value as f64,
-        };
         let figures = Figures {
             role: "consumer",
             topic: &self.config.topic,

@@ -19,7 +19,7 @@ use crate::error::{output_closed, secs, Error};
 use crate::exit_codes as exit;
 use crate::order::Order;
 use crate::partition;
-use crate::stats::{Figure, Figures, Kind, Latencies, Progress, Reporter};
+use crate::stats::{counter, gauge, Figures, Latencies, Progress, Reporter};
 
 /// What a run did, for the summary line and the exit code.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -303,18 +303,6 @@ impl Producer<'_, '_> {
     /// of the run.
     fn report(&mut self) {
         let (p50, p99, max) = self.seen.latencies.summary();
-        let counter = |name, help, value: u64| Figure {
-            name,
-            help,
-            kind: Kind::Counter,
-            value: value as f64,
-        };
-        let gauge = |name, help, value| Figure {
-            name,
-            help,
-            kind: Kind::Gauge,
-            value,
-        };
         let figures = Figures {
             role: "producer",
             topic: &self.config.topic,
