@@ -22,12 +22,12 @@ impl Resolver<'_> {
         };
         // A JKS or PKCS12 store location is refused below, whichever program reads it.
         if store != Some(false) {
-            if settings(self.table).any(|s| property_keys(s).contains(&key)) {
+            if settings(self.table).any(|s| s.keys().any(|k| k == key)) {
                 return Ok(());
             }
             if settings(PRODUCER)
                 .chain(settings(CONSUMER))
-                .any(|s| property_keys(s).contains(&key))
+                .any(|s| s.keys().any(|k| k == key))
             {
                 log::debug!("{prop}: a setting of the other program; ignored");
                 return Ok(());
@@ -197,28 +197,6 @@ impl Resolver<'_> {
     }
 }
 
-/// Every property name that sets `setting`: its own, and the librdkafka name where it differs.
-/// A PEM store (Java's ssl.truststore.type=PEM, ssl.keystore.type=PEM) stands for the CA file, and
-/// for the certificate and key in one file.
-pub(super) fn property_keys(setting: &Setting) -> &'static [&'static str] {
-    match setting.property {
-        Some("bootstrap.servers") => &["bootstrap.servers", "metadata.broker.list"],
-        Some("sasl.mechanism") => &["sasl.mechanism", "sasl.mechanisms"],
-        Some("compression.type") => &["compression.type", "compression.codec"],
-        Some("ssl.ca.location") => &["ssl.ca.location", "ssl.truststore.location"],
-        Some("ssl.certificate.location") => &["ssl.certificate.location", "ssl.keystore.location"],
-        Some("ssl.key.location") => &["ssl.key.location", "ssl.keystore.location"],
-        Some(property) => match settings(PRODUCER)
-            .chain(settings(CONSUMER))
-            .find(|s| s.property == Some(property))
-        {
-            Some(s) => std::slice::from_ref(s.property.as_ref().expect("found by it")),
-            None => &[],
-        },
-        None => &[],
-    }
-}
-
 /// Keys whose values may show in messages: the properties of either program's settings, and
 /// those `check_property` reads for their value. Any other key may be a misspelled secret.
 pub(super) fn known_key(key: &str) -> bool {
@@ -233,7 +211,7 @@ pub(super) fn known_key(key: &str) -> bool {
     READ_FOR_THEIR_VALUE.contains(&key)
         || settings(PRODUCER)
             .chain(settings(CONSUMER))
-            .any(|s| property_keys(s).contains(&key))
+            .any(|s| s.keys().any(|k| k == key))
 }
 
 /// The known property nearest to a misspelled `key`: at most two edits away (a letter left out,
@@ -242,8 +220,8 @@ pub(super) fn nearest_key(key: &str) -> Option<&'static str> {
     let key = key.to_ascii_lowercase();
     settings(PRODUCER)
         .chain(settings(CONSUMER))
-        .flat_map(property_keys)
-        .map(|k| (edit_distance(&key, k), *k))
+        .flat_map(Setting::keys)
+        .map(|k| (edit_distance(&key, k), k))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)

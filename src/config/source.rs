@@ -218,8 +218,11 @@ impl<'e> Resolver<'e> {
 
     /// The last property in `props` that sets `setting`.
     pub(super) fn property(&self, props: &[Prop], setting: &Setting) -> Option<Given> {
-        let keys = property_keys(setting);
-        if let Some(prop) = props.iter().rev().find(|p| keys.contains(&p.key.as_str())) {
+        if let Some(prop) = props
+            .iter()
+            .rev()
+            .find(|p| setting.keys().any(|k| k == p.key))
+        {
             return Some(Given {
                 source: Source::Property(prop.clone()),
                 text: prop.value.clone(),

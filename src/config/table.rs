@@ -22,6 +22,9 @@ pub struct Setting {
     /// The Kafka client property (Java and librdkafka name) that sets it in `--config` files
     /// and `-X`.
     pub property: Option<&'static str>,
+    /// Other property names that set it too: librdkafka's where they differ from Java's, and a
+    /// Java store location that stands for a PEM file (`ssl.truststore.type=PEM`).
+    pub aliases: &'static [&'static str],
     /// The property is in milliseconds where the flag is in seconds (`session.timeout.ms`).
     pub property_ms: bool,
     /// The value is a secret: messages show `****` in its place.
@@ -118,6 +121,7 @@ pub(super) const fn flag(long: &'static str) -> Setting {
         rule: Rule::Switch,
         help: "",
         property: None,
+        aliases: &[],
         property_ms: false,
         secret: false,
     }
@@ -172,6 +176,21 @@ impl Setting {
             property: Some(name),
             ..self
         }
+    }
+
+    /// Also set by these other property names.
+    pub(super) const fn aliases(self, names: &'static [&'static str]) -> Setting {
+        Setting {
+            aliases: names,
+            ..self
+        }
+    }
+
+    /// Every property name that sets it: its own, then its aliases.
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> {
+        self.property
+            .into_iter()
+            .chain(self.aliases.iter().copied())
     }
 
     /// Also set by this Kafka client property, given in milliseconds.
@@ -240,6 +259,7 @@ pub const BROKERS: Setting = flag("brokers")
     .value("LIST", Rule::Brokers)
     .env("KAFKA_BROKERS")
     .property("bootstrap.servers")
+    .aliases(&["metadata.broker.list"])
     .default("localhost:9092")
     .help("brokers to start from, host:port[,host:port...]");
 
@@ -308,6 +328,7 @@ pub const SASL_MECHANISM: Setting = flag("sasl-mechanism")
     )
     .env("KAFKA_SASL_MECHANISM")
     .property("sasl.mechanism")
+    .aliases(&["sasl.mechanisms"])
     .default("PLAIN")
     .help("SASL login mechanism");
 
@@ -328,6 +349,7 @@ pub const SSL_CA_LOCATION: Setting = flag("ssl-ca-location")
     .value("FILE", Rule::Path)
     .env("KAFKA_SSL_CA_LOCATION")
     .property("ssl.ca.location")
+    .aliases(&["ssl.truststore.location"])
     .when_unset("the system's CA bundle")
     .help("the CAs (PEM) that sign the brokers' certificates");
 
@@ -335,12 +357,14 @@ pub const SSL_CERTIFICATE_LOCATION: Setting = flag("ssl-certificate-location")
     .value("FILE", Rule::Path)
     .env("KAFKA_SSL_CERTIFICATE_LOCATION")
     .property("ssl.certificate.location")
+    .aliases(&["ssl.keystore.location"])
     .help("client certificate (PEM), for mutual TLS");
 
 pub const SSL_KEY_LOCATION: Setting = flag("ssl-key-location")
     .value("FILE", Rule::Path)
     .env("KAFKA_SSL_KEY_LOCATION")
     .property("ssl.key.location")
+    .aliases(&["ssl.keystore.location"])
     .help("the client certificate's private key (PEM, unencrypted)");
 
 pub const SSL_ENDPOINT_IDENTIFICATION_ALGORITHM: Setting =
@@ -442,6 +466,7 @@ pub const COMPRESSION: Setting = flag("compression")
     )
     .env("KAFKA_COMPRESSION")
     .property("compression.type")
+    .aliases(&["compression.codec"])
     .default("none")
     .help("compression of each batch");
 
