@@ -1,7 +1,7 @@
 //! The option lines of `--help`, rendered from the table of settings: flags, value, help and
 //! range, then the environment variable and the default, filled to 80 columns.
 
-use super::*;
+use super::table::{Fallback, Rule, Section, Setting};
 
 /// The option lines of `--help` for `table`: one block per section. Each option shows its
 /// flags, value, help and range, then its environment variable and default.

@@ -1,11 +1,29 @@
-//! Kafka client properties, JAAS and logins: which property keys set which setting (with the
-//! librdkafka and Java spellings), which keys are known (and the nearest one to a misspelling),
-//! and `security.protocol` with what it needs: TLS files, a SASL login from flags, properties or
-//! `sasl.jaas.config`.
+//! Kafka client properties, JAAS and logins: each property given is checked (one of this
+//! program's, one of the other's, one handled here, or an error naming the nearest known key),
+//! and `security.protocol` is resolved with what it needs: TLS files, a SASL login from flags,
+//! properties or `sasl.jaas.config`. Which keys set which setting is row data (`Setting::keys`).
 
-use super::*;
+use crate::client::{Login, Mechanism, Security, Tls};
+use crate::properties::Jaas;
+use crate::{properties, Error};
+
+use super::required;
+use super::source::{usage, Prop, Resolver};
+use super::table::{
+    settings, Setting, CONSUMER, PRODUCER, SASL_MECHANISM, SASL_PASSWORD, SASL_USERNAME,
+    SECURITY_PROTOCOL, SSL_CA_LOCATION, SSL_CERTIFICATE_LOCATION,
+    SSL_ENDPOINT_IDENTIFICATION_ALGORITHM, SSL_KEY_LOCATION,
+};
 
 impl Resolver<'_> {
+    /// Every property given, by `-X` or in the `--config` file, checked by `check_property`.
+    pub(super) fn check_properties(&self) -> Result<(), Error> {
+        for prop in self.x_props.iter().chain(&self.file_props) {
+            self.check_property(prop)?;
+        }
+        Ok(())
+    }
+
     /// Every property must be one this program reads, one the other program reads (a shared
     /// client.properties), or one handled here; anything else is an error that says what to do.
     pub(super) fn check_property(&self, prop: &Prop) -> Result<(), Error> {
@@ -195,23 +213,6 @@ impl Resolver<'_> {
             password,
         })
     }
-}
-
-/// Keys whose values may show in messages: the properties of either program's settings, and
-/// those `check_property` reads for their value. Any other key may be a misspelled secret.
-pub(super) fn known_key(key: &str) -> bool {
-    const READ_FOR_THEIR_VALUE: &[&str] = &[
-        "sasl.jaas.config",
-        "ssl.truststore.type",
-        "ssl.keystore.type",
-        "ssl.truststore.location",
-        "ssl.keystore.location",
-        "client.dns.lookup",
-    ];
-    READ_FOR_THEIR_VALUE.contains(&key)
-        || settings(PRODUCER)
-            .chain(settings(CONSUMER))
-            .any(|s| s.keys().any(|k| k == key))
 }
 
 /// The known property nearest to a misspelled `key`: at most two edits away (a letter left out,

@@ -26,23 +26,12 @@ mod source;
 mod table;
 
 use std::ffi::OsString;
-use std::fmt;
-use std::io::Read;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use lexopt::prelude::*;
-use uuid::Uuid;
-
-use crate::client::{
-    Acks, Compression, Isolation, Login, Mechanism, Options, RetryPolicy, Security, Tls,
-};
-use crate::order::{self, Invalid, Order};
-use crate::properties::{self, Jaas};
+use crate::client::{Acks, Compression, Isolation, Options, RetryPolicy, Security};
 use crate::Error;
 
 pub use help::options_help;
-use kafka::*;
 use source::*;
 pub use table::*;
 
@@ -235,6 +224,7 @@ pub fn producer(
         Collected::Help => return Ok(Command::Help),
         Collected::Version => return Ok(Command::Version),
     };
+    r.check_properties()?;
     let input = r.input()?;
     let (acks, idempotence) = r.acks_and_idempotence()?;
     Ok(Command::Run(ProducerConfig {
@@ -264,6 +254,7 @@ pub fn consumer(
         Collected::Help => return Ok(Command::Help),
         Collected::Version => return Ok(Command::Version),
     };
+    r.check_properties()?;
     let connection = r.connection()?;
     let topic = r.topic(&CONSUMER_TOPIC)?;
 

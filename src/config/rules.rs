@@ -2,7 +2,22 @@
 //! the topic, acks and idempotence, the producer's input, Kafka's rules for names and broker
 //! lists.
 
-use super::*;
+use uuid::Uuid;
+
+use crate::client::Acks;
+use crate::order::{Invalid, Order};
+use crate::Error;
+
+use super::source::{shown, usage, Given, Resolver, Source, Wait};
+use super::table::{
+    Setting, ACKS, BROKERS, CLIENT_ID, CONNECT_TIMEOUT, COUNT, DLQ_TOPIC, IDEMPOTENCE, ITEM,
+    NO_IDEMPOTENCE, NO_PROGRESS, QUANTITY, REQUEST_TIMEOUT, RETRIES, RETRY_BACKOFF_MAX_MS,
+    RETRY_BACKOFF_MS, STATS, STATS_FILE, STATS_FORMAT, STDIN, USER,
+};
+use super::{
+    acks, required, Connection, Input, Seeing, StatsFormat, DLQ_SUFFIX, MAX_CLIENT_ID_BYTES,
+    MAX_GROUP_CHARS, MAX_TOPIC_CHARS,
+};
 
 impl Resolver<'_> {
     /// The error for a wait that is not shorter than the one it must fit in, blaming the value

@@ -3,11 +3,26 @@
 //! environment variable (unless empty), else the `--config` file, else its default, and checks it
 //! against its rule. Every message names the source in one form, `<source> <value>: <what is
 //! wrong>`: `--batch-size 0`, `KAFKA_BATCH_SIZE=0`, `-X acks=2`, `client.properties line 3:
-//! acks=2`; a secret shows as `****`.
+//! acks=2`; a secret shows as `****`, and so does the value of a property no setting knows (it
+//! may be a misspelt secret).
 
-use super::*;
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
 
-/// A wait as cross-checks name it: its flag, what it is, its unit.
+use lexopt::prelude::*;
+
+use crate::{properties, Error};
+
+use super::table::{
+    settings, Fallback, Rule, Section, Setting, CONFIG, CONSUMER, HELP, PRODUCER, PROPERTY,
+    SASL_PASSWORD, SASL_USERNAME, SSL_ENDPOINT_IDENTIFICATION_ALGORITHM, VERSION,
+};
+use super::{lexopt_error, required, Start, MAX_CONFIG_BYTES};
+
+/// A wait as cross-checks name it: its setting, what it is, its unit.
 pub(super) type Wait = (&'static Setting, &'static str, &'static str);
 
 /// Where a value came from.
@@ -178,9 +193,6 @@ impl<'e> Resolver<'e> {
             })
             .collect::<Result<_, _>>()?;
         r.file_props = r.read_config_file()?;
-        for prop in r.x_props.iter().chain(&r.file_props) {
-            r.check_property(prop)?;
-        }
         Ok(Collected::Flags(r))
     }
 
@@ -507,4 +519,21 @@ pub(super) fn choice(rule: &Rule, text: &str) -> Result<&'static str, String> {
         .find(|w| w.eq_ignore_ascii_case(text.trim()))
         .copied()
         .ok_or_else(|| format!("must be {}", rule.range().unwrap_or_default()))
+}
+
+/// Keys whose values may show in messages: the properties of either program's settings, and
+/// those `check_property` reads for their value. Any other key may be a misspelled secret.
+pub(super) fn known_key(key: &str) -> bool {
+    const READ_FOR_THEIR_VALUE: &[&str] = &[
+        "sasl.jaas.config",
+        "ssl.truststore.type",
+        "ssl.keystore.type",
+        "ssl.truststore.location",
+        "ssl.keystore.location",
+        "client.dns.lookup",
+    ];
+    READ_FOR_THEIR_VALUE.contains(&key)
+        || settings(PRODUCER)
+            .chain(settings(CONSUMER))
+            .any(|s| s.keys().any(|k| k == key))
 }

@@ -3,7 +3,9 @@
 //! [`CONSUMER`]). The parser, the defaults and the help all read these rows, so they cannot
 //! disagree.
 
-use super::*;
+use crate::order;
+
+use super::{MAX_FETCH_BYTES, MAX_GROUP_CHARS, MAX_TOPIC_CHARS};
 
 /// One setting: everything the parser and the help text know about it. Built with [`flag`] and
 /// the methods below, one row per setting.

@@ -1,7 +1,11 @@
 //! The parser's tests: every flag, variable and property, their ranges, sources and messages.
 
+use std::fmt;
+use std::path::PathBuf;
+
 use super::help::HELP_WIDTH;
 use super::*;
+use crate::client::{Login, Mechanism, Tls};
 
 fn args(line: &str) -> Vec<OsString> {
     line.split_whitespace().map(OsString::from).collect()
