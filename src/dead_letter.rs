@@ -13,6 +13,8 @@
 
 use serde::Serialize;
 
+use crate::base64;
+
 /// A rejected record: where it came from, what it held and why it was rejected.
 #[derive(Debug, Clone, Copy)]
 pub struct Envelope<'a> {
@@ -115,7 +117,7 @@ pub fn encode(bytes: Option<&[u8]>) -> (Option<String>, Option<&'static str>) {
     match bytes.map(std::str::from_utf8) {
         None => (None, None),
         Some(Ok(text)) => (Some(text.to_string()), Some("text")),
-        Some(Err(_)) => (bytes.map(base64), Some("base64")),
+        Some(Err(_)) => (bytes.map(base64::encode), Some("base64")),
     }
 }
 
@@ -129,51 +131,9 @@ fn prefix(bytes: &[u8], max_bytes: usize) -> &[u8] {
     }
 }
 
-/// The standard base64 alphabet (RFC 4648), also read by the SCRAM login's decoder.
-pub const BASE64_ALPHABET: &[u8; 64] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding (RFC 4648). Small enough not to be worth a dependency.
-pub fn base64(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(BASE64_ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(base64(input.as_bytes()), expected, "base64({input:?})");
-        }
-        assert_eq!(base64(&[0xff, 0xfe, 0x00]), "//4A");
-    }
 
     fn envelope<'a>(key: Option<&'a [u8]>, payload: Option<&'a [u8]>) -> Envelope<'a> {
         Envelope::new("orders", 2, 17, key, payload, "unknown field `a`")
@@ -253,7 +213,7 @@ mod tests {
         bytes[0] = 0xff;
         let e = envelope(None, Some(&bytes));
         let v = fields(&e.to_shortened_json(4));
-        assert_eq!(v["payload"], base64(&bytes[..4]));
+        assert_eq!(v["payload"], base64::encode(&bytes[..4]));
         assert_eq!(v["payload_encoding"], "base64");
         assert_eq!(v["key"], serde_json::Value::Null);
 

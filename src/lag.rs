@@ -14,7 +14,6 @@ use serde::Serialize;
 use crate::client::{Client, End, Isolation};
 use crate::config::{ConsumerConfig, Format};
 use crate::error::{output_closed, Error};
-use crate::producer::client_options;
 
 /// Largest response frame: metadata, offsets and a group's description are small.
 const MAX_FRAME: usize = 16 << 20;
@@ -34,7 +33,9 @@ struct JsonLag<'a> {
 pub fn show(config: &ConsumerConfig, out: &mut dyn Write, stop: &AtomicBool) -> Result<(), Error> {
     let topic = config.topic.as_str();
     let group = config.group.as_str();
-    let options = client_options(&config.connection, "order-consumer", MAX_FRAME, &[]);
+    let options = config
+        .connection
+        .client_options("order-consumer", MAX_FRAME, &[]);
     let mut client = Client::connect(options, &[topic], stop)?;
     let all = client.partitions(topic)?;
     let partitions = match config.partitions.is_empty() {

@@ -4,6 +4,8 @@
 //! our own blocking Kafka client, the one seam to the wire; [`producer`] and [`consumer`] speak to
 //! it in topics, partitions, offsets and records.
 
+pub mod base64;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod consumer;

@@ -13,15 +13,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::client::{
-    records, Client, Compression, Delivery, Options, Outgoing, ProduceSettings, RetryPolicy,
-};
-use crate::config::{Acks, Codec, Connection, Format, Input, ProducerConfig};
+use crate::client::{records, Client, Delivery, Outgoing, ProduceSettings};
+use crate::config::{Format, Input, ProducerConfig};
 use crate::error::{output_closed, secs, Error};
 use crate::exit_codes as exit;
 use crate::order::Order;
 use crate::partition;
-use crate::stats::{Figure, Figures, Kind, Latencies, Progress, Reporter};
+use crate::stats::{counter, gauge, Figures, Latencies, Progress, Reporter};
 
 /// What a run did, for the summary line and the exit code.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -89,35 +87,6 @@ pub fn run(
     (summary, result)
 }
 
-/// The client settings both binaries derive from their connection flags.
-pub fn client_options(
-    connection: &Connection,
-    client_id: &str,
-    max_response_bytes: usize,
-    creatable: &[&str],
-) -> Options {
-    Options {
-        brokers: connection.brokers.clone(),
-        client_id: connection
-            .client_id
-            .clone()
-            .unwrap_or_else(|| client_id.to_string()),
-        connect_timeout: connection.connect_timeout,
-        request_timeout: connection.request_timeout,
-        retry: RetryPolicy {
-            attempts: connection.attempts,
-            backoff: connection.backoff,
-            max_backoff: MAX_BACKOFF,
-        },
-        max_response_bytes,
-        creatable: creatable.iter().map(|t| t.to_string()).collect(),
-        security: connection.security.clone(),
-    }
-}
-
-/// The longest pause between two attempts.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
-
 /// What `--stats` and the status line show, beside the summary's counts.
 struct Seen {
     reporter: Option<Reporter>,
@@ -151,29 +120,16 @@ fn connect_and_send(
     seen: &mut Seen,
 ) -> Result<(), Error> {
     let settings = ProduceSettings {
-        acks: match config.acks {
-            Acks::None => 0,
-            Acks::Leader => 1,
-            Acks::All => -1,
-        },
+        acks: config.acks,
         ack_timeout: config.ack_timeout,
-        compression: match config.compression {
-            Codec::None => Compression::None,
-            Codec::Gzip => Compression::Gzip,
-            Codec::Snappy => Compression::Snappy,
-            Codec::Lz4 => Compression::Lz4,
-            Codec::Zstd => Compression::Zstd,
-        },
+        compression: config.compression,
         compressor: records::compress,
         idempotent: config.idempotence,
     };
     // A metadata request may create the topic, as the Java producer's may.
-    let options = client_options(
-        &config.connection,
-        "order-producer",
-        16 << 20,
-        &[&config.topic],
-    );
+    let options = config
+        .connection
+        .client_options("order-producer", 16 << 20, &[&config.topic]);
     let mut client = Client::connect(options, &[&config.topic], stop)?;
     let partitions = client.partitions(&config.topic)?.len() as u32;
     let mut producer = Producer {
@@ -347,18 +303,6 @@ impl Producer<'_, '_> {
     /// of the run.
     fn report(&mut self) {
         let (p50, p99, max) = self.seen.latencies.summary();
-        let counter = |name, help, value: u64| Figure {
-            name,
-            help,
-            kind: Kind::Counter,
-            value: value as f64,
-        };
-        let gauge = |name, help, value| Figure {
-            name,
-            help,
-            kind: Kind::Gauge,
-            value,
-        };
         let figures = Figures {
             role: "producer",
             topic: &self.config.topic,

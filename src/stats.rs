@@ -29,6 +29,26 @@ pub struct Figure {
     pub value: f64,
 }
 
+/// A figure that only grows: a count since the start.
+pub fn counter(name: &'static str, help: &'static str, value: u64) -> Figure {
+    Figure {
+        name,
+        help,
+        kind: Kind::Counter,
+        value: value as f64,
+    }
+}
+
+/// A figure that goes up and down: a level, or a latency now.
+pub fn gauge(name: &'static str, help: &'static str, value: f64) -> Figure {
+    Figure {
+        name,
+        help,
+        kind: Kind::Gauge,
+        value,
+    }
+}
+
 /// The per-partition figures of a consumer.
 pub struct PartitionFigures {
     pub partition: i32,

@@ -1,13 +1,10 @@
 //! `order-producer`: sends orders to Kafka and confirms each delivery.
 
-use std::io;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
-use order_kafka::config::{self, Command, Format, Input};
+use order_kafka::cli;
+use order_kafka::config;
 use order_kafka::exit_codes::{FAILURE, INTERRUPTED, OK, USAGE};
-use order_kafka::{producer, stats, Error};
 
 fn help() -> String {
     format!(
@@ -46,79 +43,11 @@ Exit codes:
 }
 
 fn main() -> ExitCode {
-    order_kafka::init_logging();
-    // The stats file's directory too is checked before anything connects.
-    let parsed = config::producer(std::env::args_os().skip(1), env_var).and_then(|command| {
-        if let Command::Run(config) = &command {
-            stats::check_stats_file(&config.seeing)?;
-        }
-        Ok(command)
-    });
-    let config = match parsed {
-        Ok(Command::Run(config)) => config,
-        Ok(Command::Help) => return print(&help()),
-        Ok(Command::Version) => {
-            return print(&format!("order-producer {}\n", env!("CARGO_PKG_VERSION")))
-        }
-        Err(e) => {
-            eprintln!("error: {e}\nTry 'order-producer --help'.");
-            return exit(e.exit_code());
-        }
-    };
-    let stop = Arc::new(AtomicBool::new(false));
-    if let Err(e) = stop_on_signals(&stop) {
-        eprintln!("error: cannot install a signal handler: {e}");
-        return exit(FAILURE);
-    }
-    let (summary, result) = producer::run(
-        &config,
-        &mut io::stdin().lock(),
-        &mut io::stdout().lock(),
-        &stop,
-    );
-    let single = matches!(config.input, Input::One { .. });
-    let interrupted = matches!(result, Err(Error::Interrupted));
-    match &result {
-        Err(Error::Interrupted) => log::info!("stopped by a signal"),
-        Err(e) => eprintln!("error: {e}"),
-        // The seed's closing line, for people; JSON output stays JSON lines only.
-        Ok(())
-            if single && summary.sent == 1 && !config.quiet && config.format == Format::Human =>
-        {
-            println!("Producer finished sending message")
-        }
-        Ok(()) => {}
-    }
-    if !single || summary.failed > 0 || config.quiet || interrupted {
-        match config.format {
-            Format::Human => eprintln!("{}", summary.line()),
-            Format::Json => eprintln!("{}", summary.json()),
-        }
-    }
-    exit(summary.exit_code(&result))
-}
-
-/// The environment as `config` reads it; a value that is not UTF-8 comes through mangled, so
-/// that it is refused with its name rather than taken as unset.
-fn env_var(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
-}
-
-/// The first SIGINT or SIGTERM sets `stop` (the run ends cleanly and soon); a second one, while
-/// stopping, exits at once.
-fn stop_on_signals(stop: &Arc<AtomicBool>) -> io::Result<()> {
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(signal, INTERRUPTED, Arc::clone(stop))?;
-        signal_hook::flag::register(signal, Arc::clone(stop))?;
-    }
-    Ok(())
-}
-
-fn print(text: &str) -> ExitCode {
-    print!("{text}");
-    exit(OK)
-}
-
-fn exit(code: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(code).unwrap_or(1))
+    cli::main(
+        "order-producer",
+        help,
+        config::producer,
+        |config| &config.seeing,
+        cli::produce,
+    )
 }

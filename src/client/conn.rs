@@ -13,19 +13,16 @@
 //! login right after it, so a connection handed out is ready for requests.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::request::{self, ApiKey, Request};
 use super::sasl::{self, Mechanism};
+use super::transport::{connect, io_words, is_wait, Stream, SLICE};
 use super::wire::Reader;
 use super::{Failure, Login, Options, Security};
 use crate::error::{secs, Error};
-
-/// How often a blocked read looks at the stop flag.
-const SLICE: Duration = Duration::from_millis(100);
 
 /// What a peer that accepts a connection and then says nothing most likely is.
 const SILENT_PEER: &str = "probably not a Kafka listener: check the port (is it the broker's \
@@ -52,51 +49,6 @@ impl Transport {
         match security.tls {
             Some(_) => Err(Error::Usage(super::NO_TLS.into())),
             None => Ok(Transport {}),
-        }
-    }
-}
-
-/// The byte stream under the framing: a socket, or TLS over one.
-enum Stream {
-    Plain(TcpStream),
-    #[cfg(feature = "tls")]
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
-}
-
-impl Stream {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => &s.sock,
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.flush(),
         }
     }
 }
@@ -147,7 +99,7 @@ impl Conn {
                 let deadline = handshake.0;
                 let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
                 let host = host.trim_start_matches('[').trim_end_matches(']');
-                let stream = tls.handshake(host, socket, addr, |sock| {
+                tls.handshake(host, socket, addr, |sock| {
                     if stop.load(Ordering::SeqCst) {
                         return Err(Failure::Fatal(Error::Interrupted));
                     }
@@ -163,8 +115,7 @@ impl Conn {
                     let _ = sock.set_read_timeout(Some(left.min(SLICE)));
                     let _ = sock.set_write_timeout(Some(left));
                     Ok(())
-                })?;
-                Stream::Tls(Box::new(stream))
+                })?
             }
             None => Stream::Plain(socket),
         };
@@ -391,7 +342,7 @@ impl Conn {
         };
         if size < 4 || size as usize > self.max_frame {
             // A TLS alert record (content type 21, version 3.x) where a frame should be.
-            if matches!(self.stream, Stream::Plain(_)) && size.to_be_bytes()[..2] == [21, 3] {
+            if !self.stream.is_tls() && size.to_be_bytes()[..2] == [21, 3] {
                 return Err(Failure::Fatal(Error::Broker {
                     what: format!("talking to {}", self.addr),
                     cause: "the broker answered with TLS: this is an SSL or SASL_SSL listener; \
@@ -560,10 +511,9 @@ impl Conn {
     }
 
     fn needs_login(&self, api: ApiKey) -> Failure {
-        let (now, wanted) = match self.stream {
-            Stream::Plain(_) => ("PLAINTEXT", "SASL_PLAINTEXT"),
-            #[cfg(feature = "tls")]
-            Stream::Tls(_) => ("SSL", "SASL_SSL"),
+        let (now, wanted) = match self.stream.is_tls() {
+            false => ("PLAINTEXT", "SASL_PLAINTEXT"),
+            true => ("SSL", "SASL_SSL"),
         };
         Failure::Fatal(Error::Broker {
             what: format!("talking to {}", self.addr),
@@ -591,57 +541,7 @@ pub(super) fn parse_api_versions(body: &[u8]) -> super::wire::Result<ApiRanges> 
 
 type ApiRanges = (i16, Vec<(i16, i16, i16)>);
 
-pub(super) fn is_wait(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
-}
-
 /// A response that does not parse.
 pub fn garbled(addr: &str, api: ApiKey, e: super::wire::WireError) -> Failure {
     Failure::Garbled(format!("{addr} sent a garbled {api:?} answer: {e}"))
-}
-
-fn io_words(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        io::ErrorKind::ConnectionReset => "connection reset".into(),
-        io::ErrorKind::BrokenPipe => "the broker closed the connection".into(),
-        _ => e.to_string(),
-    }
-}
-
-/// Connects within `timeout`, trying each address the name resolves to, in slices so a stop
-/// request is seen.
-fn connect(addr: &str, timeout: Duration, stop: &AtomicBool) -> Result<TcpStream, Failure> {
-    let addrs: Vec<SocketAddr> = addr
-        .to_socket_addrs()
-        .map_err(|e| Failure::Network(format!("cannot resolve {addr}: {e}")))?
-        .collect();
-    let deadline = Instant::now() + timeout;
-    let mut last = format!("{addr} did not resolve to any address");
-    for a in &addrs {
-        loop {
-            if stop.load(Ordering::SeqCst) {
-                return Err(Failure::Fatal(Error::Interrupted));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Failure::Network(format!(
-                    "connecting to {addr}: no answer within {} (the connect timeout)",
-                    secs(timeout)
-                )));
-            }
-            match TcpStream::connect_timeout(a, left.min(SLICE * 5)) {
-                Ok(s) => return Ok(s),
-                Err(e) if is_wait(&e) => continue,
-                Err(e) => {
-                    last = format!("connecting to {addr}: {}", io_words(&e));
-                    break;
-                }
-            }
-        }
-    }
-    Err(Failure::Network(last))
 }

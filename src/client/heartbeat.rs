@@ -12,11 +12,26 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::membership::{GroupSettings, HEARTBEAT, LEAVE_GROUP};
 use super::request::{ApiKey, HeartbeatRequest, LeaveGroupRequest};
 use super::wire::Reader;
 use super::{codes, Client};
 use crate::error::{secs, Error};
+
+pub(super) const HEARTBEAT: std::ops::RangeInclusive<i16> = 1..=4;
+pub(super) const LEAVE_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
+
+/// Membership settings, named and defaulted as in the Java consumer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupSettings {
+    /// session.timeout.ms (45 s): the coordinator drops a member silent this long.
+    pub session_timeout: Duration,
+    /// heartbeat.interval.ms (3 s).
+    pub heartbeat_interval: Duration,
+    /// max.poll.interval.ms (300 s): also the rebalance timeout a join may wait.
+    pub max_poll_interval: Duration,
+    /// group.instance.id: static membership.
+    pub instance_id: Option<String>,
+}
 
 /// What the poll loop must act on.
 #[derive(Debug)]

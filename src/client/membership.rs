@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::heartbeat::{Beat, News};
+use super::heartbeat::{Beat, GroupSettings, News, LEAVE_GROUP};
 use super::request::{
     ApiKey, DescribeGroupsRequest, JoinGroupProtocol, JoinGroupRequest, LeaveGroupRequest,
     SyncGroupRequest,
@@ -21,25 +21,10 @@ use crate::error::Error;
 
 pub(super) const JOIN_GROUP: std::ops::RangeInclusive<i16> = 4..=9;
 pub(super) const SYNC_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
-pub(super) const HEARTBEAT: std::ops::RangeInclusive<i16> = 1..=4;
-pub(super) const LEAVE_GROUP: std::ops::RangeInclusive<i16> = 3..=5;
 pub(super) const DESCRIBE_GROUPS: std::ops::RangeInclusive<i16> = 0..=5;
 
 const PROTOCOL_TYPE: &str = "consumer";
 const ASSIGNOR: &str = "range";
-
-/// Membership settings, named and defaulted as in the Java consumer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupSettings {
-    /// session.timeout.ms (45 s): the coordinator drops a member silent this long.
-    pub session_timeout: Duration,
-    /// heartbeat.interval.ms (3 s).
-    pub heartbeat_interval: Duration,
-    /// max.poll.interval.ms (300 s): also the rebalance timeout a join may wait.
-    pub max_poll_interval: Duration,
-    /// group.instance.id: static membership.
-    pub instance_id: Option<String>,
-}
 
 /// This process as a member of a group.
 #[derive(Debug, Clone)]

@@ -25,6 +25,7 @@ mod request;
 mod sasl;
 #[cfg(feature = "tls")]
 mod tls;
+mod transport;
 mod wire;
 
 use std::fmt;
@@ -34,8 +35,9 @@ use std::time::Duration;
 pub use cluster::Client;
 pub use fetch::{End, FetchSettings, FetchedPartition, Isolation, Position};
 pub use heartbeat::Beat;
-pub use membership::{GroupSettings, Heartbeat, Member};
-pub use produce::{Delivery, Outgoing, ProduceSettings};
+pub use heartbeat::GroupSettings;
+pub use membership::{Heartbeat, Member};
+pub use produce::{Acks, Delivery, Outgoing, ProduceSettings};
 pub use records::Compression;
 pub use sasl::Mechanism;
 

@@ -17,10 +17,31 @@ use crate::error::Error;
 pub(super) const PRODUCE: std::ops::RangeInclusive<i16> = 3..=12;
 pub(super) const INIT_PRODUCER_ID: std::ops::RangeInclusive<i16> = 0..=4;
 
+/// Which acknowledgement a produce request waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acks {
+    /// None: the broker answers nothing (acks=0), so no offset is known.
+    None,
+    /// The leader's (acks=1).
+    Leader,
+    /// Every in-sync replica's (acks=all, -1).
+    All,
+}
+
+impl Acks {
+    /// The value a produce request carries.
+    fn code(self) -> i16 {
+        match self {
+            Acks::None => 0,
+            Acks::Leader => 1,
+            Acks::All => -1,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ProduceSettings {
-    /// 0, 1 or -1 (all).
-    pub acks: i16,
+    pub acks: Acks,
     /// How long the leader waits for replicas (acks=all).
     pub ack_timeout: Duration,
     pub compression: Compression,
@@ -124,7 +145,7 @@ impl Client<'_> {
         settings: &ProduceSettings,
     ) -> Produced {
         let mut results: Vec<Option<Result<Delivery, String>>> = vec![None; records.len()];
-        let idempotent = settings.idempotent && settings.acks == -1;
+        let idempotent = settings.idempotent && settings.acks == Acks::All;
         if idempotent && self.idempotence.is_none() {
             if let Err(e) = self.init_producer_id(topic) {
                 let cause = e.to_string();
@@ -171,7 +192,7 @@ impl Client<'_> {
                                     for (i, &r) in p.records.iter().enumerate() {
                                         results[r] = Some(Ok(Delivery {
                                             partition: p.partition,
-                                            offset: (settings.acks != 0 && base >= 0)
+                                            offset: (settings.acks != Acks::None && base >= 0)
                                                 .then_some(base + i as i64),
                                         }));
                                     }
@@ -341,7 +362,7 @@ impl Client<'_> {
         let conn = self.node(node)?;
         let version = conn.version(ApiKey::Produce, PRODUCE)?;
         let request = ProduceRequest {
-            acks: settings.acks,
+            acks: settings.acks.code(),
             timeout_ms: settings.ack_timeout.as_millis().min(i32::MAX as u128) as i32,
             topic,
             partitions: parts
@@ -352,7 +373,7 @@ impl Client<'_> {
                 })
                 .collect(),
         };
-        if settings.acks == 0 {
+        if settings.acks == Acks::None {
             conn.send_only(ApiKey::Produce, &request, version)?;
             return Ok(parts
                 .iter()

@@ -111,7 +111,7 @@ mod scram {
     use sha2::{Digest, Sha256, Sha512};
 
     use super::Mechanism;
-    use crate::dead_letter::{base64 as base64_encode, BASE64_ALPHABET};
+    use crate::base64;
 
     /// Kafka's bounds on the iteration count (its `ScramMechanism` minimum and maximum): fewer
     /// is weak, more only makes the broker, or whoever poses as one, cost us CPU time.
@@ -196,7 +196,7 @@ mod scram {
                 Mechanism::Plain => return Err("PLAIN is not a SCRAM mechanism".into()),
             };
             self.server_signature = Some(signature);
-            Ok(format!("{without_proof},p={}", base64_encode(&proof)).into_bytes())
+            Ok(format!("{without_proof},p={}", base64::encode(&proof)).into_bytes())
         }
 
         /// Checks the broker's server-final: an `e=` error, or the server signature that proves
@@ -218,7 +218,7 @@ mod scram {
             let Some(verifier) = first.strip_prefix("v=") else {
                 return Err("the broker's last SCRAM message has no server signature".into());
             };
-            let signature = base64_decode(verifier).map_err(|e| {
+            let signature = base64::decode(verifier).map_err(|e| {
                 format!("the broker did not prove it knows the password: its signature {e}")
             })?;
             if !same_bytes(&signature, expected) {
@@ -271,7 +271,7 @@ mod scram {
                     salt.len()
                 ));
             }
-            let salt = base64_decode(salt).map_err(|e| format!("the broker's salt {e}"))?;
+            let salt = base64::decode(salt).map_err(|e| format!("the broker's salt {e}"))?;
             if salt.is_empty() {
                 return Err("the broker's salt is empty".into());
             }
@@ -374,47 +374,6 @@ mod scram {
     /// Broker text for an error message: control characters dropped, length bounded.
     fn printable(text: &str) -> String {
         text.chars().filter(|c| !c.is_control()).take(200).collect()
-    }
-
-    /// Strict standard base64: padded to a multiple of 4, `=` only at the end, and no stray
-    /// bits in the last character, so each byte string has exactly one accepted spelling.
-    /// The error completes "the broker's salt ...".
-    fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
-        let bytes = text.as_bytes();
-        if !bytes.len().is_multiple_of(4) {
-            return Err(format!(
-                "is not base64: its length {} is not a multiple of 4",
-                bytes.len()
-            ));
-        }
-        let padding = bytes.iter().rev().take_while(|&&b| b == b'=').count();
-        if padding > 2 {
-            return Err("is not base64: it ends in more than two '='".into());
-        }
-        let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-        let body = &bytes[..bytes.len() - padding];
-        let mut n: u32 = 0;
-        for (i, &b) in body.iter().enumerate() {
-            let value = BASE64_ALPHABET
-                .iter()
-                .position(|&a| a == b)
-                .ok_or_else(|| {
-                    format!("is not base64: byte {i} ({b:#04x}) is not in the alphabet")
-                })?;
-            n = (n << 6) | value as u32;
-            if i % 4 == 3 {
-                out.extend_from_slice(&n.to_be_bytes()[1..]);
-                n = 0;
-            }
-        }
-        let tail = body.len() % 4;
-        match tail {
-            0 => {}
-            2 if n & 0xf == 0 => out.push((n >> 4) as u8),
-            3 if n & 0x3 == 0 => out.extend_from_slice(&((n >> 2) as u16).to_be_bytes()),
-            _ => return Err("is not base64: its last character carries stray bits".into()),
-        }
-        Ok(out)
     }
 
     #[cfg(test)]
@@ -606,40 +565,6 @@ mod scram {
             assert!(!same_bytes(b"abc", b"abd"));
             assert!(!same_bytes(b"abc", b"ab"));
             assert!(!same_bytes(b"ab", b"abc"));
-        }
-
-        #[test]
-        fn base64_round_trips() {
-            // RFC 4648 section 10.
-            let vectors = [
-                ("", ""),
-                ("f", "Zg=="),
-                ("fo", "Zm8="),
-                ("foo", "Zm9v"),
-                ("foob", "Zm9vYg=="),
-                ("fooba", "Zm9vYmE="),
-                ("foobar", "Zm9vYmFy"),
-            ];
-            for (plain, encoded) in vectors {
-                assert_eq!(base64_encode(plain.as_bytes()), encoded);
-                assert_eq!(base64_decode(encoded).unwrap(), plain.as_bytes());
-            }
-            let all: Vec<u8> = (0..=255).collect();
-            for len in 0..all.len() {
-                let encoded = base64_encode(&all[..len]);
-                assert_eq!(base64_decode(&encoded).unwrap(), &all[..len], "{encoded}");
-            }
-            assert_eq!(base64_encode(&[0xfb, 0xff]), "+/8=");
-        }
-
-        #[test]
-        fn base64_rejections() {
-            for bad in [
-                "Zg=", "Zg", "Z===", "====", "Zg==Zg==", "Zm9v!", "Zm9v\n", "Zh==", "Zm9=", "Zm-_",
-                " Zg=",
-            ] {
-                assert!(base64_decode(bad).is_err(), "{bad:?}");
-            }
         }
     }
 }

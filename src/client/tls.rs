@@ -23,6 +23,7 @@ use rustls::{
     RootCertStore, SignatureScheme,
 };
 
+use super::transport::{is_wait, Stream};
 use super::Tls;
 use crate::error::Error;
 
@@ -127,7 +128,7 @@ impl Setup {
         mut sock: TcpStream,
         addr: &str,
         mut step: impl FnMut(&TcpStream) -> Result<(), super::Failure>,
-    ) -> Result<rustls::StreamOwned<ClientConnection, TcpStream>, super::Failure> {
+    ) -> Result<Stream, super::Failure> {
         let name = ServerName::try_from(host.to_string()).map_err(|_| {
             super::Failure::Fatal(Error::Usage(format!(
                 "{addr}: '{host}' is not a host name TLS can check"
@@ -139,11 +140,11 @@ impl Setup {
             step(&sock)?;
             match tls.complete_io(&mut sock) {
                 Ok(_) => {}
-                Err(e) if super::conn::is_wait(&e) => {}
+                Err(e) if is_wait(&e) => {}
                 Err(e) => return Err(self.failure(addr, host, e)),
             }
         }
-        Ok(rustls::StreamOwned::new(tls, sock))
+        Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(tls, sock))))
     }
 
     fn failure(&self, addr: &str, host: &str, e: io::Error) -> super::Failure {

@@ -1,6 +1,11 @@
 //! The parser's tests: every flag, variable and property, their ranges, sources and messages.
 
+use std::fmt;
+use std::path::PathBuf;
+
+use super::help::HELP_WIDTH;
 use super::*;
+use crate::client::{Login, Mechanism, Tls};
 
 fn args(line: &str) -> Vec<OsString> {
     line.split_whitespace().map(OsString::from).collect()
@@ -67,6 +72,7 @@ fn default_connection() -> Connection {
         brokers: vec!["localhost:9092".into()],
         attempts: 10,
         backoff: Duration::from_millis(200),
+        max_backoff: Duration::from_secs(2),
         request_timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(10),
         security: Security::default(),
@@ -89,7 +95,7 @@ fn producer_defaults_send_one_demo_order_to_localhost() {
             acks: Acks::All,
             idempotence: true,
             ack_timeout: Duration::from_secs(10),
-            compression: Codec::None,
+            compression: Compression::None,
             batch_size: 500,
             rate: None,
             format: Format::Human,
@@ -159,6 +165,7 @@ fn consumer_defaults_read_orders_through_the_group() {
             fetch_min_bytes: 1,
             fetch_max_bytes: 1_048_576,
             dlq_topic: Some("orders.dlq".into()),
+            dlq_ack_timeout: Duration::from_secs(30),
             isolation: Isolation::ReadCommitted,
             session_timeout: Duration::from_secs(45),
             heartbeat_interval: Duration::from_secs(3),
@@ -201,7 +208,7 @@ fn a_flag_beats_its_variable_which_beats_the_default_and_empty_is_unset() {
         (
             Acks::Leader,
             false,
-            Codec::Zstd,
+            Compression::Zstd,
             Duration::from_millis(2500)
         )
     );
@@ -211,6 +218,7 @@ fn a_flag_beats_its_variable_which_beats_the_default_and_empty_is_unset() {
             brokers: vec!["a:1".into(), "b:2".into()],
             attempts: 3,
             backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(2),
             request_timeout: Duration::from_secs(4),
             connect_timeout: Duration::from_millis(500),
             security: Security::default(),
@@ -244,7 +252,7 @@ fn flags_set_what_they_name() {
     );
     assert_eq!(
         (c.acks, c.idempotence, c.compression, c.batch_size, c.rate),
-        (Acks::None, false, Codec::Lz4, 7, Some(2.5))
+        (Acks::None, false, Compression::Lz4, 7, Some(2.5))
     );
     assert_eq!((c.format, c.quiet, c.strict), (Format::Json, true, true));
     assert_eq!(c.input, Input::Stdin);
@@ -975,7 +983,7 @@ fn unknown_properties_are_errors_and_those_of_the_other_program_are_ignored() {
     let p = produce(&["-F", shared.path(), "--no-idempotence"], &[]).unwrap();
     assert_eq!(
         (p.connection.brokers, p.acks, p.compression),
-        (vec!["h:1".to_string()], Acks::None, Codec::Zstd)
+        (vec!["h:1".to_string()], Acks::None, Compression::Zstd)
     );
     let c = consume(
         &["-F", shared.path(), "-X", "session.timeout.ms=10000"],
@@ -1717,4 +1725,65 @@ fn lag_refuses_flags_of_a_reading_run_but_not_their_variables() {
     // A variable set for the service's normal runs does not stop a look at the lag.
     let c = consume(&["--lag"], &[("KAFKA_IDLE_TIMEOUT", "5")]).unwrap();
     assert!(c.lag);
+}
+
+#[test]
+fn every_word_of_a_choice_names_a_value() {
+    fn words(setting: &Setting) -> &'static [&'static str] {
+        match setting.rule {
+            Rule::Choice(words) => words,
+            other => panic!("--{} has the rule {other:?}", setting.long),
+        }
+    }
+    for word in words(&ACKS) {
+        assert!(acks(word).is_some(), "--acks {word}");
+    }
+    for word in words(&COMPRESSION) {
+        assert_eq!(compression(word).map(Compression::name), Some(*word));
+    }
+    for word in words(&ISOLATION) {
+        assert!(isolation(word).is_some(), "--isolation {word}");
+    }
+    for setting in [&PRODUCER_FORMAT, &CONSUMER_FORMAT] {
+        for word in words(setting) {
+            assert!(format(word).is_some(), "--format {word}");
+        }
+    }
+}
+
+#[test]
+fn the_longest_backoff_and_the_dead_letter_wait_are_settings() {
+    let c = producer_ok("--retry-backoff-max-ms 500", &[]);
+    assert_eq!(c.connection.max_backoff, Duration::from_millis(500));
+    let c = producer_ok("-X retry.backoff.max.ms=700", &[]);
+    assert_eq!(c.connection.max_backoff, Duration::from_millis(700));
+    let c = consumer_ok("", &[("KAFKA_RETRY_BACKOFF_MAX_MS", "0")]);
+    assert_eq!(c.connection.max_backoff, Duration::ZERO);
+    let options = c.connection.client_options("order-consumer", 1024, &[]);
+    assert_eq!(options.retry.max_backoff, Duration::ZERO);
+    assert_eq!(options.client_id, "order-consumer");
+
+    let c = consumer_ok("--dlq-ack-timeout 2.5", &[]);
+    assert_eq!(c.dlq_ack_timeout, Duration::from_millis(2500));
+    let c = consumer_ok("", &[("KAFKA_DLQ_ACK_TIMEOUT", "5")]);
+    assert_eq!(c.dlq_ack_timeout, Duration::from_secs(5));
+
+    check_producer(&[(
+        "--retry-backoff-max-ms 60001",
+        &[],
+        "--retry-backoff-max-ms 60001: must be from 0 to 60000",
+    )]);
+    check_consumer(&[
+        (
+            "",
+            &[("KAFKA_DLQ_ACK_TIMEOUT", "3601")],
+            "KAFKA_DLQ_ACK_TIMEOUT=3601: must be from 0 to 3600",
+        ),
+        (
+            "--no-dlq --dlq-ack-timeout 3",
+            &[],
+            "--dlq-ack-timeout 3: does not go with --no-dlq",
+        ),
+        ("--no-dlq", &[("KAFKA_DLQ_ACK_TIMEOUT", "3")], "ok"),
+    ]);
 }

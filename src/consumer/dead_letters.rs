@@ -4,7 +4,7 @@
 use super::Consumer;
 use crate::client::codes::{self, Refusal};
 use crate::client::records;
-use crate::client::{Client, Compression, Outgoing, ProduceSettings};
+use crate::client::{Acks, Client, Compression, Outgoing, ProduceSettings};
 use crate::dead_letter::Envelope;
 use crate::error::Error;
 use crate::partition;
@@ -36,8 +36,8 @@ impl Consumer<'_, '_> {
         };
         let to = key.map_or(0, |k| partition::for_key(k, partitions));
         let settings = ProduceSettings {
-            acks: -1,
-            ack_timeout: std::time::Duration::from_secs(30),
+            acks: Acks::All,
+            ack_timeout: self.config.dlq_ack_timeout,
             compression: Compression::None,
             compressor: records::uncompressed_only,
             idempotent: false,

@@ -1,7 +1,7 @@
 //! The consumer's `--stats` figures and its status line's numbers, from the poll loop's state.
 
 use super::Consumer;
-use crate::stats::{Figure, Figures, Kind, PartitionFigures};
+use crate::stats::{counter, Figures, PartitionFigures};
 
 impl Consumer<'_, '_> {
     pub(super) fn partition_figures(&self) -> Vec<PartitionFigures> {
@@ -18,12 +18,6 @@ impl Consumer<'_, '_> {
 
     /// Writes one `--stats` report; one that cannot be written is a warning.
     pub(super) fn report(&mut self) {
-        let counter = |name, help, value: u64| Figure {
-            name,
-            help,
-            kind: Kind::Counter,
-            value: value as f64,
-        };
         let figures = Figures {
             role: "consumer",
             topic: &self.config.topic,

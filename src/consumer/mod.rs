@@ -31,9 +31,8 @@ use crate::client::{
     codes, Beat, Client, End, FetchSettings, GroupSettings, Heartbeat,
     Isolation as ClientIsolation, Member, Position,
 };
-use crate::config::{ConsumerConfig, Format, Isolation, Start, MAX_FETCH_BYTES};
+use crate::config::{ConsumerConfig, Format, Start, MAX_FETCH_BYTES};
 use crate::error::{output_closed, secs, Error};
-use crate::producer::client_options;
 use crate::stats::{PartitionFigures, Progress, Reporter};
 
 /// Largest decompressed batch accepted: Kafka's batches are at most message.max.bytes.
@@ -65,7 +64,9 @@ fn consume(
     }
     // The source topic must exist; the dead-letter topic is ours to create, as a producer's.
     let creatable: Vec<&str> = config.dlq_topic.iter().map(String::as_str).collect();
-    let options = client_options(&config.connection, "order-consumer", MAX_FRAME, &creatable);
+    let options = config
+        .connection
+        .client_options("order-consumer", MAX_FRAME, &creatable);
     let client = match Client::connect(options, &[&config.topic], stop) {
         Err(Error::Interrupted) => return Ok(()),
         other => other?,
@@ -458,10 +459,7 @@ impl Consumer<'_, '_> {
     }
 
     fn isolation(&self) -> ClientIsolation {
-        match self.config.isolation {
-            Isolation::ReadCommitted => ClientIsolation::ReadCommitted,
-            Isolation::ReadUncommitted => ClientIsolation::ReadUncommitted,
-        }
+        self.config.isolation
     }
 
     fn poll(&mut self) -> Result<(), Error> {

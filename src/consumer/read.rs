@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use super::{Consumer, Fetched, Stop, MAX_DECOMPRESSED};
 use crate::client::records::{Batches, ControlType, Limits};
+use crate::client::Isolation;
 use crate::client::Member;
-use crate::config::{Format, Isolation};
+use crate::config::Format;
 use crate::dead_letter::Envelope;
 use crate::error::{output_closed, Error};
 use crate::order::{check_key, Order};

@@ -369,7 +369,7 @@ fn poison_messages_go_to_the_dead_letter_topic_and_valid_neighbours_are_printed(
         assert_eq!(letter.key, b"bad-key");
         let original = match envelope["payload_encoding"].as_str().unwrap() {
             "text" => envelope["payload"].as_str().unwrap().as_bytes().to_vec(),
-            "base64" => decode_base64(envelope["payload"].as_str().unwrap()),
+            "base64" => order_kafka::base64::decode(envelope["payload"].as_str().unwrap()).unwrap(),
             other => panic!("encoding {other}"),
         };
         assert_eq!(
@@ -378,22 +378,6 @@ fn poison_messages_go_to_the_dead_letter_topic_and_valid_neighbours_are_printed(
         );
     }
     println!("{n} poison messages dead-lettered, {n} valid neighbours printed");
-}
-
-fn decode_base64(s: &str) -> Vec<u8> {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|&c| c != b'=') {
-        bits = (bits << 6) | alphabet.iter().position(|&a| a == c).unwrap() as u32;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    out
 }
 
 #[test]

@@ -387,21 +387,6 @@ fn summary(stderr: &str) -> String {
         .unwrap_or_else(|| panic!("no summary: {stderr}"))
 }
 
-fn decode_base64(s: &str) -> Vec<u8> {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let (mut bits, mut n, mut out) = (0u32, 0, Vec::new());
-    for c in s.bytes().filter(|&c| c != b'=') {
-        let digit = alphabet.iter().position(|&a| a == c).expect("base64 digit");
-        bits = (bits << 6) | digit as u32;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    out
-}
-
 /// 900 KB that is not UTF-8 (bytes 0x80..0xbf alone are never valid) and holds no tab or newline.
 fn big_binary_record() -> Vec<u8> {
     (0..900 * 1024).map(|i| 0x80 + (i % 64) as u8).collect()
@@ -468,7 +453,7 @@ fn a_bad_record_too_large_to_dead_letter_gets_a_shortened_envelope_and_the_order
         "{envelope}"
     );
     assert_eq!(envelope["payload_encoding"], "base64", "{envelope}");
-    let prefix = decode_base64(envelope["payload"].as_str().unwrap());
+    let prefix = order_kafka::base64::decode(envelope["payload"].as_str().unwrap()).unwrap();
     let original = big_binary_record();
     assert!(
         !prefix.is_empty() && prefix.len() < original.len(),

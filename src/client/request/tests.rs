@@ -11,7 +11,7 @@ use kafka_protocol::messages as kp;
 use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
 
 use super::*;
-use crate::client::{cluster, describe, fetch, group, membership, produce};
+use crate::client::{cluster, describe, fetch, group, heartbeat, membership, produce};
 
 const CLIENT_ID: &str = "order-consumer-7";
 const CORRELATION: i32 = 0x0102_0304;
@@ -392,7 +392,7 @@ fn membership() {
             },
         )
     });
-    check(ApiKey::Heartbeat, membership::HEARTBEAT, |version, set| {
+    check(ApiKey::Heartbeat, heartbeat::HEARTBEAT, |version, set| {
         let instance = Some("instance-a").filter(|_| set && version >= 3);
         (
             kp::HeartbeatRequest::default()
@@ -408,7 +408,7 @@ fn membership() {
             },
         )
     });
-    check(ApiKey::LeaveGroup, membership::LEAVE_GROUP, |_, _| {
+    check(ApiKey::LeaveGroup, heartbeat::LEAVE_GROUP, |_, _| {
         (
             kp::LeaveGroupRequest::default()
                 .with_group_id(kp::GroupId(s("orders-app")))
