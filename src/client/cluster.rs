@@ -427,20 +427,14 @@ impl<'a> Client<'a> {
                         cause: codes::describe(error),
                     }))
                 }
-                e if codes::retriable(e) => {
-                    self.creating.set(auto_create && matches!(e, 3 | 5));
-                    return Err(Failure::Stale(format!(
-                        "topic '{name}': {}",
-                        codes::describe(e)
-                    )));
-                }
                 e => {
-                    return Err(Failure::Fatal(codes::error_for(
-                        e,
-                        "use",
-                        &format!("topic '{name}'"),
-                        format!("looking up topic '{name}'"),
-                    )))
+                    if codes::retriable(e) {
+                        self.creating.set(auto_create && matches!(e, 3 | 5));
+                    }
+                    let scope = format!("topic '{name}'");
+                    return Err(codes::failure(e, &scope, "use", &scope, || {
+                        format!("looking up topic '{name}'")
+                    }));
                 }
             }
             if partitions.is_empty() {

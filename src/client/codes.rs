@@ -2,6 +2,8 @@
 //! words a user can act on. The numbers are the protocol's; the table holds the ones this client
 //! can meet.
 
+use super::Failure;
+
 /// The broker answered without an error.
 pub const NONE: i16 = 0;
 pub const OFFSET_OUT_OF_RANGE: i16 = 1;
@@ -170,6 +172,26 @@ pub fn error_for(code: i16, action: &str, resource: &str, what: String) -> crate
             crate::Error::Refused { what, cause }
         }
         _ => crate::Error::Broker { what, cause },
+    }
+}
+
+/// An error answer as the failure of one attempt: a code another attempt may fix is
+/// [`Failure::Stale`] (its words after `scope`, "group 'g'", when there is one), any other
+/// [`Failure::Fatal`] with the error [`error_for`] makes of it.
+pub fn failure(
+    code: i16,
+    scope: &str,
+    action: &str,
+    resource: &str,
+    what: impl FnOnce() -> String,
+) -> Failure {
+    if retriable(code) {
+        Failure::Stale(match scope {
+            "" => describe(code),
+            scope => format!("{scope}: {}", describe(code)),
+        })
+    } else {
+        Failure::Fatal(error_for(code, action, resource, what()))
     }
 }
 

@@ -155,18 +155,16 @@ impl Client<'_> {
                 codes::NONE | codes::OFFSET_OUT_OF_RANGE => {
                     each(a).map_err(Failure::Fatal)?;
                 }
-                e if codes::retriable(e) => retry.push((
-                    a.partition,
-                    format!("{topic}/{}: {}", a.partition, codes::describe(e)),
-                )),
-                e => {
-                    return Err(Failure::Fatal(codes::error_for(
-                        e,
-                        "read",
-                        &format!("topic '{topic}'"),
-                        format!("fetching {topic}/{}", a.partition),
-                    )))
-                }
+                e => match codes::failure(
+                    e,
+                    &format!("{topic}/{}", a.partition),
+                    "read",
+                    &format!("topic '{topic}'"),
+                    || format!("fetching {topic}/{}", a.partition),
+                ) {
+                    Failure::Stale(cause) => retry.push((a.partition, cause)),
+                    fatal => return Err(fatal),
+                },
             }
         }
         Ok(retry)
@@ -210,19 +208,14 @@ impl Client<'_> {
                         codes::NONE => {
                             found.insert(p, offset);
                         }
-                        e if codes::retriable(e) => {
-                            return Err(Failure::Stale(format!(
-                                "{topic}/{p}: {}",
-                                codes::describe(e)
-                            )))
-                        }
                         e => {
-                            return Err(Failure::Fatal(codes::error_for(
+                            return Err(codes::failure(
                                 e,
+                                &format!("{topic}/{p}"),
                                 "read",
                                 &format!("topic '{topic}'"),
-                                format!("looking up the offsets of {topic}/{p}"),
-                            )))
+                                || format!("looking up the offsets of {topic}/{p}"),
+                            ))
                         }
                     }
                 }
@@ -251,40 +244,35 @@ pub(super) fn parse_fetch(body: &[u8], version: i16) -> WireResult<Vec<FetchedPa
         }
     }
     let mut out = Vec::new();
-    let topics = r.count(6)?;
-    for _ in 0..topics {
-        r.string()?;
-        let partitions = r.count(30)?;
-        for _ in 0..partitions {
-            let partition = r.i32()?;
-            let error = r.i16()?;
-            let high_watermark = r.i64()?;
-            let last_stable_offset = r.i64()?;
-            if version >= 5 {
-                r.i64()?; // log start offset
-            }
-            let n = r.count(16)?;
-            let mut aborted = Vec::with_capacity(n);
-            for _ in 0..n {
-                aborted.push((r.i64()?, r.i64()?));
-                r.tags()?;
-            }
-            if version >= 11 {
-                r.i32()?; // preferred read replica
-            }
-            let records = r.nullable_bytes()?.unwrap_or_default();
-            r.tags()?;
-            out.push(FetchedPartition {
-                partition,
-                error,
-                high_watermark,
-                last_stable_offset,
-                aborted,
-                records,
-            });
+    r.topics(30, |r, _| {
+        let partition = r.i32()?;
+        let error = r.i16()?;
+        let high_watermark = r.i64()?;
+        let last_stable_offset = r.i64()?;
+        if version >= 5 {
+            r.i64()?; // log start offset
         }
+        let n = r.count(16)?;
+        let mut aborted = Vec::with_capacity(n);
+        for _ in 0..n {
+            aborted.push((r.i64()?, r.i64()?));
+            r.tags()?;
+        }
+        if version >= 11 {
+            r.i32()?; // preferred read replica
+        }
+        let records = r.nullable_bytes()?.unwrap_or_default();
         r.tags()?;
-    }
+        out.push(FetchedPartition {
+            partition,
+            error,
+            high_watermark,
+            last_stable_offset,
+            aborted,
+            records,
+        });
+        Ok(())
+    })?;
     r.tags()?;
     Ok(out)
 }
@@ -295,23 +283,18 @@ pub(super) fn parse_list_offsets(body: &[u8], version: i16) -> WireResult<Vec<(i
         r.i32()?; // throttle
     }
     let mut out = Vec::new();
-    let topics = r.count(6)?;
-    for _ in 0..topics {
-        r.string()?;
-        let partitions = r.count(22)?;
-        for _ in 0..partitions {
-            let partition = r.i32()?;
-            let error = r.i16()?;
-            r.i64()?; // timestamp
-            let offset = r.i64()?;
-            if version >= 4 {
-                r.i32()?; // leader epoch
-            }
-            r.tags()?;
-            out.push((partition, error, offset));
+    r.topics(22, |r, _| {
+        let partition = r.i32()?;
+        let error = r.i16()?;
+        r.i64()?; // timestamp
+        let offset = r.i64()?;
+        if version >= 4 {
+            r.i32()?; // leader epoch
         }
         r.tags()?;
-    }
+        out.push((partition, error, offset));
+        Ok(())
+    })?;
     r.tags()?;
     Ok(out)
 }

@@ -374,31 +374,26 @@ impl Client<'_> {
 pub(super) fn parse_produce(body: &[u8], version: i16) -> WireResult<Vec<(i32, i16, i64)>> {
     let mut r = Reader::new(body, version >= 9);
     let mut out = Vec::new();
-    let topics = r.count(6)?;
-    for _ in 0..topics {
-        r.string()?;
-        let partitions = r.count(14)?;
-        for _ in 0..partitions {
-            let index = r.i32()?;
-            let error = r.i16()?;
-            let base = r.i64()?;
-            r.i64()?; // log append time
-            if version >= 5 {
-                r.i64()?; // log start offset
-            }
-            if version >= 8 {
-                let n = r.count(5)?;
-                for _ in 0..n {
-                    r.i32()?;
-                    r.nullable_string()?;
-                    r.tags()?;
-                }
+    r.topics(14, |r, _| {
+        let index = r.i32()?;
+        let error = r.i16()?;
+        let base = r.i64()?;
+        r.i64()?; // log append time
+        if version >= 5 {
+            r.i64()?; // log start offset
+        }
+        if version >= 8 {
+            let n = r.count(5)?;
+            for _ in 0..n {
+                r.i32()?;
                 r.nullable_string()?;
+                r.tags()?;
             }
-            r.tags()?;
-            out.push((index, error, base));
+            r.nullable_string()?;
         }
         r.tags()?;
-    }
+        out.push((index, error, base));
+        Ok(())
+    })?;
     Ok(out)
 }
