@@ -43,6 +43,8 @@ pub struct Client<'a> {
     /// The group and node id of the last coordinator found.
     pub(super) coordinator: Option<(String, i32)>,
     pub(super) idempotence: Option<super::produce::Idempotence>,
+    /// Consecutive failed fetches per partition, for the retry policy.
+    pub(super) fetch_failures: HashMap<i32, u32>,
     /// Attempts repeated after a failure, for `--stats`.
     retries: std::cell::Cell<u64>,
     /// Set when the last failure was a topic this client may create not being ready yet: the
@@ -69,6 +71,7 @@ impl<'a> Client<'a> {
             stale: true,
             coordinator: None,
             idempotence: None,
+            fetch_failures: HashMap::new(),
             retries: std::cell::Cell::new(0),
             creating: std::cell::Cell::new(false),
         };
@@ -91,6 +94,7 @@ impl<'a> Client<'a> {
             stale: false,
             coordinator: self.coordinator.clone(),
             idempotence: None,
+            fetch_failures: HashMap::new(),
             retries: std::cell::Cell::new(0),
             creating: std::cell::Cell::new(false),
         }

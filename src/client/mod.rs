@@ -32,7 +32,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use cluster::Client;
-pub use fetch::{End, FetchSettings, FetchedPartition, Isolation, Position};
+pub use fetch::{
+    End, Fetch, FetchSettings, Fetched, Isolation, PartitionRecords, Position, Record, Step,
+};
 pub use heartbeat::Beat;
 pub use membership::{GroupSettings, Heartbeat, Member};
 pub use produce::{Delivery, Outgoing, ProduceSettings};
