@@ -14,7 +14,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::client::{
-    records, Client, Compression, Delivery, Options, Outgoing, ProduceSettings, RetryPolicy,
+    compress, Client, Compression, Delivery, Options, Outgoing, ProduceSettings, Refusal,
+    RetryPolicy,
 };
 use crate::config::{Acks, Codec, Connection, Format, Input, ProducerConfig};
 use crate::error::{output_closed, secs, Error};
@@ -164,7 +165,7 @@ fn connect_and_send(
             Codec::Lz4 => Compression::Lz4,
             Codec::Zstd => Compression::Zstd,
         },
-        compressor: records::compress,
+        compressor: compress,
         idempotent: config.idempotence,
     };
     // A metadata request may create the topic, as the Java producer's may.
@@ -424,7 +425,7 @@ impl Producer<'_, '_> {
         &mut self,
         orders: &[Order],
         jsons: &[String],
-        results: Vec<Result<Delivery, String>>,
+        results: Vec<Result<Delivery, Refusal>>,
     ) -> Result<(), Error> {
         let topic = &self.config.topic;
         let mut output = Ok(());
