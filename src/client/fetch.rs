@@ -528,6 +528,75 @@ pub(super) fn parse_list_offsets(body: &[u8], version: i16) -> WireResult<Vec<(i
 mod tests {
     use super::*;
 
+    /// Three records `0`, `1`, `2` in one committed transaction, then its commit marker (3).
+    const TRANSACTION: &[u8] = include_bytes!("records/testdata/java-txn.log");
+
+    /// What reading TRANSACTION from `from` hands out, the transaction listed as aborted or
+    /// not: records as (offset, value), each batch's end as its next offset in brackets.
+    fn read(from: i64, listed_aborted: bool, read_committed: bool) -> Vec<String> {
+        let pid = Batches::new(TRANSACTION)
+            .next()
+            .unwrap()
+            .unwrap()
+            .producer_id;
+        let fetch = Fetch {
+            topic: "t".into(),
+            frames: vec![TRANSACTION.to_vec()],
+            partitions: vec![Answered {
+                partition: 0,
+                out_of_range: false,
+                from,
+                high_watermark: 4,
+                log_start_offset: 0,
+                aborted: if listed_aborted {
+                    vec![(pid, 0)]
+                } else {
+                    vec![]
+                },
+                frame: 0,
+                records: 0..TRANSACTION.len(),
+            }],
+            retry: Vec::new(),
+            read_committed,
+            limits: Limits {
+                max_decompressed: 1 << 20,
+            },
+        };
+        let mut seen = Vec::new();
+        for p in fetch.partitions() {
+            let Fetched::Records(p) = p else {
+                panic!("out of range")
+            };
+            let end: Option<()> = p
+                .read(|step| {
+                    seen.push(match step {
+                        Step::Record(r) => {
+                            let value = String::from_utf8_lossy(r.value.unwrap()).to_string();
+                            format!("{}={value}", r.offset)
+                        }
+                        Step::Next(next) => format!("[{next}]"),
+                    });
+                    Ok(None)
+                })
+                .unwrap();
+            assert_eq!(end, None);
+        }
+        seen
+    }
+
+    #[test]
+    fn a_partition_hands_out_its_records_without_control_batches_or_aborted_transactions() {
+        // Two batches of data (0; 1 and 2), then the commit marker's batch (3).
+        let all = ["0=0", "[1]", "1=1", "2=2", "[3]", "[4]"];
+        assert_eq!(read(0, false, true), all);
+        // Records before the offset asked for are not handed out; batches before it not walked.
+        assert_eq!(read(2, false, true), ["2=2", "[3]", "[4]"]);
+        assert_eq!(read(3, false, true), ["[4]"]);
+        // An aborted transaction's records are dropped with read_committed only.
+        assert_eq!(read(0, true, true), ["[1]", "[3]", "[4]"]);
+        assert_eq!(read(0, true, false), all);
+    }
+
     #[test]
     fn a_fetch_answer_with_an_absurd_aborted_count_is_refused_without_allocating() {
         // v11: throttle, error, session, one topic "t", one partition whose aborted-transaction
