@@ -153,7 +153,7 @@ impl<'a> Client<'a> {
     }
 
     /// Waits before attempt `attempt + 1`, saying why; a stop request ends the wait.
-    pub fn pause(&self, attempt: u32, cause: &str) -> Result<(), Error> {
+    pub(super) fn pause(&self, attempt: u32, cause: &str) -> Result<(), Error> {
         self.retries.set(self.retries.get() + 1);
         let wait = self.options.retry.pause_after(attempt);
         let level = match self.creating.take() && attempt == 1 {
