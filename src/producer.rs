@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::client::{records, Client, Delivery, Outgoing, ProduceSettings};
+use crate::client::{compress, Client, Delivery, Outgoing, ProduceSettings, Refusal};
 use crate::config::{Format, Input, ProducerConfig};
 use crate::error::{output_closed, secs, Error};
 use crate::exit_codes as exit;
@@ -123,7 +123,7 @@ fn connect_and_send(
         acks: config.acks,
         ack_timeout: config.ack_timeout,
         compression: config.compression,
-        compressor: records::compress,
+        compressor: compress,
         idempotent: config.idempotence,
     };
     // A metadata request may create the topic, as the Java producer's may.
@@ -368,7 +368,7 @@ impl Producer<'_, '_> {
         &mut self,
         orders: &[Order],
         jsons: &[String],
-        results: Vec<Result<Delivery, String>>,
+        results: Vec<Result<Delivery, Refusal>>,
     ) -> Result<(), Error> {
         let topic = &self.config.topic;
         let mut output = Ok(());

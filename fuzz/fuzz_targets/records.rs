@@ -8,35 +8,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use order_kafka::client::records::{Batches, Limits};
+use order_kafka::client::walk_batches;
 
-const LIMITS: Limits = Limits {
-    max_decompressed: 1 << 20,
-};
+const MAX_DECOMPRESSED: usize = 1 << 20;
 
 fuzz_target!(|data: &[u8]| {
-    walk(data);
-    walk(&with_valid_crcs(data));
+    walk_batches(data, MAX_DECOMPRESSED);
+    walk_batches(&with_valid_crcs(data), MAX_DECOMPRESSED);
 });
-
-fn walk(data: &[u8]) {
-    let mut scratch = Vec::new();
-    let mut batches = Batches::new(data);
-    for batch in batches.by_ref() {
-        let Ok(batch) = batch else { break };
-        assert!(batch.next_offset() > batch.base_offset);
-        let _ = batch.control_type(&mut scratch, &LIMITS);
-        if let Ok(records) = batch.records(&mut scratch, &LIMITS) {
-            for record in records {
-                if record.is_err() {
-                    break;
-                }
-            }
-        }
-        assert!(scratch.len() <= LIMITS.max_decompressed);
-    }
-    let _ = batches.truncated();
-}
 
 /// `data` with the CRC field of each batch (as far as the batch lengths frame them) set to the
 /// CRC-32C of the batch's attributes to end.

@@ -43,6 +43,8 @@ pub struct Client<'a> {
     /// The group and node id of the last coordinator found.
     pub(super) coordinator: Option<(String, i32)>,
     pub(super) idempotence: Option<super::produce::Idempotence>,
+    /// Consecutive failed fetches per partition, for the retry policy.
+    pub(super) fetch_failures: HashMap<i32, u32>,
     /// Attempts repeated after a failure, for `--stats`.
     retries: std::cell::Cell<u64>,
     /// Set when the last failure was a topic this client may create not being ready yet: the
@@ -69,6 +71,7 @@ impl<'a> Client<'a> {
             stale: true,
             coordinator: None,
             idempotence: None,
+            fetch_failures: HashMap::new(),
             retries: std::cell::Cell::new(0),
             creating: std::cell::Cell::new(false),
         };
@@ -91,6 +94,7 @@ impl<'a> Client<'a> {
             stale: false,
             coordinator: self.coordinator.clone(),
             idempotence: None,
+            fetch_failures: HashMap::new(),
             retries: std::cell::Cell::new(0),
             creating: std::cell::Cell::new(false),
         }
@@ -149,7 +153,7 @@ impl<'a> Client<'a> {
     }
 
     /// Waits before attempt `attempt + 1`, saying why; a stop request ends the wait.
-    pub fn pause(&self, attempt: u32, cause: &str) -> Result<(), Error> {
+    pub(super) fn pause(&self, attempt: u32, cause: &str) -> Result<(), Error> {
         self.retries.set(self.retries.get() + 1);
         let wait = self.options.retry.pause_after(attempt);
         let level = match self.creating.take() && attempt == 1 {
@@ -427,20 +431,14 @@ impl<'a> Client<'a> {
                         cause: codes::describe(error),
                     }))
                 }
-                e if codes::retriable(e) => {
-                    self.creating.set(auto_create && matches!(e, 3 | 5));
-                    return Err(Failure::Stale(format!(
-                        "topic '{name}': {}",
-                        codes::describe(e)
-                    )));
-                }
                 e => {
-                    return Err(Failure::Fatal(codes::error_for(
-                        e,
-                        "use",
-                        &format!("topic '{name}'"),
-                        format!("looking up topic '{name}'"),
-                    )))
+                    if codes::retriable(e) {
+                        self.creating.set(auto_create && matches!(e, 3 | 5));
+                    }
+                    let scope = format!("topic '{name}'");
+                    return Err(codes::failure(e, &scope, "use", &scope, || {
+                        format!("looking up topic '{name}'")
+                    }));
                 }
             }
             if partitions.is_empty() {

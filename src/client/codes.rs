@@ -2,12 +2,13 @@
 //! words a user can act on. The numbers are the protocol's; the table holds the ones this client
 //! can meet.
 
+use super::Failure;
+
 /// The broker answered without an error.
 pub const NONE: i16 = 0;
 pub const OFFSET_OUT_OF_RANGE: i16 = 1;
 pub const MESSAGE_TOO_LARGE: i16 = 10;
 pub const RECORD_LIST_TOO_LARGE: i16 = 18;
-pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 pub const ILLEGAL_GENERATION: i16 = 22;
 pub const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
 pub const UNKNOWN_MEMBER_ID: i16 = 25;
@@ -129,38 +130,6 @@ pub fn describe_for(code: i16, action: &str, resource: &str) -> String {
     }
 }
 
-/// What kind of refusal a record met, for a caller that may only retry a smaller record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// The record or its batch is larger than the broker or topic accepts.
-    TooLarge,
-    /// No ACL allows this user to write there.
-    NotAuthorized,
-    Other,
-}
-
-/// The kind of a per-record refusal of [`super::Client::produce`]. Its words end in the error's
-/// name and number, as [`describe_for`] writes them, which is what is read here.
-pub fn refusal(cause: &str) -> Refusal {
-    let names = |codes: &[i16]| {
-        codes.iter().any(|&code| {
-            entry(code)
-                .is_some_and(|(_, name, _, _)| cause.contains(&format!("({name}, error {code})")))
-        })
-    };
-    if names(&[MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE]) {
-        Refusal::TooLarge
-    } else if names(&[
-        TOPIC_AUTHORIZATION_FAILED,
-        GROUP_AUTHORIZATION_FAILED,
-        CLUSTER_AUTHORIZATION_FAILED,
-    ]) {
-        Refusal::NotAuthorized
-    } else {
-        Refusal::Other
-    }
-}
-
 /// The error that ends an operation (`what`) on `resource`: [`Error::Refused`] for an ACL
 /// refusal, so that no fallback hides it, else [`Error::Broker`].
 pub fn error_for(code: i16, action: &str, resource: &str, what: String) -> crate::Error {
@@ -170,6 +139,26 @@ pub fn error_for(code: i16, action: &str, resource: &str, what: String) -> crate
             crate::Error::Refused { what, cause }
         }
         _ => crate::Error::Broker { what, cause },
+    }
+}
+
+/// An error answer as the failure of one attempt: a code another attempt may fix is
+/// [`Failure::Stale`] (its words after `scope`, "group 'g'", when there is one), any other
+/// [`Failure::Fatal`] with the error [`error_for`] makes of it.
+pub fn failure(
+    code: i16,
+    scope: &str,
+    action: &str,
+    resource: &str,
+    what: impl FnOnce() -> String,
+) -> Failure {
+    if retriable(code) {
+        Failure::Stale(match scope {
+            "" => describe(code),
+            scope => format!("{scope}: {}", describe(code)),
+        })
+    } else {
+        Failure::Fatal(error_for(code, action, resource, what()))
     }
 }
 
@@ -222,21 +211,5 @@ mod tests {
              ACL of the cluster allows it for this user"
         );
         assert_eq!(describe_for(6, "write", "topic 'orders'"), describe(6));
-    }
-
-    #[test]
-    fn refusals_are_told_apart_by_the_words_describe_for_writes() {
-        let cases = [
-            (MESSAGE_TOO_LARGE, Refusal::TooLarge),
-            (RECORD_LIST_TOO_LARGE, Refusal::TooLarge),
-            (TOPIC_AUTHORIZATION_FAILED, Refusal::NotAuthorized),
-            (CLUSTER_AUTHORIZATION_FAILED, Refusal::NotAuthorized),
-            (87, Refusal::Other),
-            (999, Refusal::Other),
-        ];
-        for (code, expected) in cases {
-            let cause = format!("o.dlq/0: {}", describe_for(code, "write", "topic 'o.dlq'"));
-            assert_eq!(refusal(&cause), expected, "{cause}");
-        }
     }
 }

@@ -376,6 +376,12 @@ impl Conn {
         Ok(&self.frame[start..])
     }
 
+    /// The last answer's frame, moved out (the next answer reads into a new one): for an answer
+    /// that outlives the next request, as a fetch's records do.
+    pub fn take_frame(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.frame)
+    }
+
     /// Sends a request that gets no answer (a produce with acks=0).
     pub fn send_only<R: Request>(
         &mut self,

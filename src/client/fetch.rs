@@ -1,18 +1,24 @@
 //! Fetching and listing offsets, each partition from its leader.
 //!
-//! A fetch hands the caller each partition's raw record batches (decoded by [`super::records`])
-//! with the partition's watermarks and aborted transactions, so `read_committed` can hide what
-//! was aborted. Partitions whose leader moved or whose broker failed come back as "retry these",
-//! for the caller to pause on under the one retry policy.
+//! A fetch round is a [`Fetch`]: it owns the answers' bytes (moved out of the connections, not
+//! copied) and hands out each partition's records borrowed from them, decoded by
+//! [`super::records`], at or past the offset asked for, control batches and (with
+//! `read_committed`) aborted transactions dropped, as rskafka's `fetch_records` does. Partitions
+//! whose leader moved or whose broker failed are counted under the one retry policy by
+//! [`Client::settle`], after the round is read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
 use std::time::Duration;
 
 use super::conn::garbled;
+use super::records::{Batches, ControlType, Limits};
 use super::request::{ApiKey, FetchPartition, FetchRequest, ListOffsetsRequest};
 use super::wire::{Reader, Result as WireResult};
 use super::{codes, Client, Failure};
 use crate::error::Error;
+
+pub use super::records::Record;
 
 /// Fetch versions this client reads (v4 brings transactions; v13 would switch to topic ids).
 pub(super) const FETCH: std::ops::RangeInclusive<i16> = 4..=12;
@@ -42,13 +48,12 @@ pub struct Position {
     pub max_bytes: i32,
 }
 
-/// One partition of a fetch answer. `error` is 0 or OFFSET_OUT_OF_RANGE (other errors are
-/// retried or fail the fetch).
-pub struct FetchedPartition<'r> {
+/// One partition of a fetch answer, as the wire has it.
+pub(super) struct FetchedPartition<'r> {
     pub partition: i32,
     pub error: i16,
     pub high_watermark: i64,
-    pub last_stable_offset: i64,
+    pub log_start_offset: i64,
     /// (producer id, first offset) of each aborted transaction in the range.
     pub aborted: Vec<(i64, i64)>,
     pub records: &'r [u8],
@@ -67,65 +72,267 @@ pub struct FetchSettings {
     pub wait: Duration,
     pub min_bytes: i32,
     pub isolation: Isolation,
+    /// Largest decompressed size of one batch's records; a larger batch is an error.
+    pub max_decompressed: usize,
+}
+
+/// One fetch round's answers: the bytes of every broker's answer, and where each partition's
+/// records lie in them.
+pub struct Fetch {
+    topic: String,
+    frames: Vec<Vec<u8>>,
+    partitions: Vec<Answered>,
+    /// The partitions to fetch again, with the cause.
+    retry: Vec<(i32, String)>,
+    read_committed: bool,
+    limits: Limits,
+}
+
+/// One answered partition, its records a range of one of the frames.
+struct Answered {
+    partition: i32,
+    out_of_range: bool,
+    /// The offset asked for: records before it are not handed out.
+    from: i64,
+    high_watermark: i64,
+    log_start_offset: i64,
+    aborted: Vec<(i64, i64)>,
+    frame: usize,
+    records: Range<usize>,
+}
+
+/// One broker's part of a round: its frame, the partitions answered (their records ranges of
+/// the frame), the partitions to retry.
+type BrokerAnswer = (Vec<u8>, Vec<Answered>, Vec<(i32, String)>);
+
+/// What a fetch answered for one partition.
+pub enum Fetched<'f> {
+    Records(PartitionRecords<'f>),
+    /// The offset asked for is outside the partition's log (retention deleted it, or it is past
+    /// the end): the caller resets the position.
+    OutOfRange {
+        partition: i32,
+    },
+}
+
+/// One partition's records of a [`Fetch`], borrowed from it.
+pub struct PartitionRecords<'f> {
+    pub partition: i32,
+    pub high_watermark: i64,
+    /// The partition's first offset (-1 from a broker that does not say).
+    pub log_start_offset: i64,
+    fetch: &'f Fetch,
+    answered: &'f Answered,
+}
+
+/// One step of reading a partition's records, in offset order.
+pub enum Step<'r> {
+    Record(Record<'r>),
+    /// Every offset before this one is read: the end of a batch, skipped ones (control batches,
+    /// aborted transactions) and offsets compaction removed included.
+    Next(i64),
+}
+
+impl Fetch {
+    /// The answered partitions, in the order the brokers answered.
+    pub fn partitions(&self) -> impl Iterator<Item = Fetched<'_>> {
+        self.partitions.iter().map(move |a| {
+            if a.out_of_range {
+                Fetched::OutOfRange {
+                    partition: a.partition,
+                }
+            } else {
+                Fetched::Records(PartitionRecords {
+                    partition: a.partition,
+                    high_watermark: a.high_watermark,
+                    log_start_offset: a.log_start_offset,
+                    fetch: self,
+                    answered: a,
+                })
+            }
+        })
+    }
+}
+
+impl PartitionRecords<'_> {
+    /// Hands each record at or past the offset asked for to `each`, in offset order, with a
+    /// [`Step::Next`] after every batch; control batches and, with `read_committed`, the
+    /// records of aborted transactions are dropped. Ends early with what `each` returns when it
+    /// is `Some`; a batch that does not decode (a CRC that does not match, a codec that fails)
+    /// ends it with [`Error::Broker`].
+    pub fn read<T>(
+        &self,
+        mut each: impl FnMut(Step<'_>) -> Result<Option<T>, Error>,
+    ) -> Result<Option<T>, Error> {
+        let fetch = self.fetch;
+        let a = self.answered;
+        let (topic, partition) = (fetch.topic.as_str(), a.partition);
+        let broken = |e: super::records::RecordError| Error::Broker {
+            what: format!("reading {topic}/{partition}"),
+            cause: e.to_string(),
+        };
+        let mut aborted = a.aborted.clone();
+        aborted.sort_by_key(|a| a.1);
+        let mut aborted = aborted.into_iter().peekable();
+        let mut aborting: HashSet<i64> = HashSet::new();
+        let mut scratch = Vec::new();
+        // Where the caller is: past every record handed out and every batch walked.
+        let mut position = a.from;
+        let mut batches = Batches::new(&fetch.frames[a.frame][a.records.clone()]);
+        for batch in batches.by_ref() {
+            let batch = batch.map_err(|e| Error::Broker {
+                what: format!("reading {topic}/{partition} at offset {position}"),
+                cause: e.to_string(),
+            })?;
+            if batch.next_offset() <= position {
+                continue;
+            }
+            while let Some(&(pid, first)) = aborted.peek() {
+                if first > batch.base_offset {
+                    break;
+                }
+                aborting.insert(pid);
+                aborted.next();
+            }
+            let skip = if batch.is_control {
+                let marker = batch
+                    .control_type(&mut scratch, &fetch.limits)
+                    .map_err(broken)?;
+                if marker == Some(ControlType::Abort) {
+                    aborting.remove(&batch.producer_id);
+                }
+                true
+            } else {
+                fetch.read_committed
+                    && batch.is_transactional
+                    && aborting.contains(&batch.producer_id)
+            };
+            if !skip {
+                for record in batch.records(&mut scratch, &fetch.limits).map_err(broken)? {
+                    let record = record.map_err(broken)?;
+                    if record.offset < position {
+                        continue;
+                    }
+                    position = record.offset + 1;
+                    if let Some(end) = each(Step::Record(record))? {
+                        return Ok(Some(end));
+                    }
+                }
+            }
+            position = batch.next_offset().max(position);
+            if let Some(end) = each(Step::Next(position))? {
+                return Ok(Some(end));
+            }
+        }
+        Ok(None)
+    }
 }
 
 impl Client<'_> {
-    /// One fetch round: asks each leader for its partitions of `positions` and hands every
-    /// answered partition to `each`. Returns the partitions to retry, with the cause.
+    /// One fetch round: asks each leader for its partitions of `positions`. The partitions to
+    /// retry wait in the answer for [`Client::settle`].
     pub fn fetch(
         &mut self,
         topic: &str,
         positions: &[Position],
         settings: FetchSettings,
-        each: &mut dyn FnMut(FetchedPartition<'_>) -> Result<(), Error>,
-    ) -> Result<Vec<(i32, String)>, Error> {
-        let mut retry = Vec::new();
+    ) -> Result<Fetch, Error> {
+        let mut fetch = Fetch {
+            topic: topic.to_string(),
+            frames: Vec::new(),
+            partitions: Vec::new(),
+            retry: Vec::new(),
+            read_committed: settings.isolation == Isolation::ReadCommitted,
+            limits: Limits {
+                max_decompressed: settings.max_decompressed,
+            },
+        };
         let mut by_node: BTreeMap<i32, Vec<Position>> = BTreeMap::new();
         for p in positions {
             match self.leader(topic, p.partition) {
                 Ok(node) => by_node.entry(node).or_default().push(*p),
                 Err(Failure::Fatal(e)) => return Err(e),
                 Err(Failure::Network(c) | Failure::Garbled(c) | Failure::Stale(c)) => {
-                    retry.push((p.partition, c))
+                    fetch.retry.push((p.partition, c))
                 }
             }
         }
         // With several leaders, only the first request may wait: the others would add up.
         let mut wait = settings.wait;
         for (node, parts) in by_node {
-            match self.fetch_from(
-                node,
-                topic,
-                &parts,
-                FetchSettings { wait, ..settings },
-                each,
-            ) {
-                Ok(mut again) => retry.append(&mut again),
+            let settings = FetchSettings { wait, ..settings };
+            match self.fetch_from(node, topic, &parts, settings) {
+                Ok((frame, mut answered, mut again)) => {
+                    let at = fetch.frames.len();
+                    answered.iter_mut().for_each(|a| a.frame = at);
+                    fetch.frames.push(frame);
+                    fetch.partitions.append(&mut answered);
+                    fetch.retry.append(&mut again);
+                }
                 Err(Failure::Fatal(e)) => return Err(e),
                 Err(Failure::Network(c) | Failure::Garbled(c)) => {
                     self.drop_node(node);
-                    retry.extend(parts.iter().map(|p| (p.partition, c.clone())));
+                    fetch
+                        .retry
+                        .extend(parts.iter().map(|p| (p.partition, c.clone())));
                 }
-                Err(Failure::Stale(c)) => {
-                    retry.extend(parts.iter().map(|p| (p.partition, c.clone())))
-                }
+                Err(Failure::Stale(c)) => fetch
+                    .retry
+                    .extend(parts.iter().map(|p| (p.partition, c.clone()))),
             }
             wait = Duration::ZERO;
         }
-        if !retry.is_empty() {
+        if !fetch.retry.is_empty() {
             self.invalidate();
         }
-        Ok(retry)
+        // A partition that answered with records, or out of range, starts its count again.
+        for a in &fetch.partitions {
+            if a.out_of_range || !a.records.is_empty() {
+                self.fetch_failures.remove(&a.partition);
+            }
+        }
+        Ok(fetch)
     }
 
+    /// Counts each partition a read [`Fetch`] must fetch again under the one retry policy: a
+    /// pause, then another round; a partition that keeps failing ends the run with its cause.
+    pub fn settle(&mut self, fetch: &Fetch) -> Result<(), Error> {
+        let Some((attempt, partition, cause)) = fetch
+            .retry
+            .iter()
+            .map(|(p, cause)| {
+                let n = self.fetch_failures.entry(*p).or_insert(0);
+                *n += 1;
+                (*n, *p, cause.clone())
+            })
+            .max_by_key(|f| f.0)
+        else {
+            return Ok(());
+        };
+        let attempts = self.options.retry.attempts;
+        if attempt >= attempts {
+            return Err(Error::Broker {
+                what: format!("fetching {}/{partition}", fetch.topic),
+                cause: format!("{cause} (gave up after {attempts} attempts)"),
+            });
+        }
+        self.pause(attempt, &format!("fetching: {cause}"))
+    }
+
+    /// Starts every partition's count of failed fetches again (a new assignment).
+    pub fn forget_fetch_failures(&mut self) {
+        self.fetch_failures.clear();
+    }
+
+    /// One broker's answer: its frame, the partitions answered (their records ranges of the
+    /// frame) and the partitions to retry.
     fn fetch_from(
         &mut self,
         node: i32,
         topic: &str,
         parts: &[Position],
         settings: FetchSettings,
-        each: &mut dyn FnMut(FetchedPartition<'_>) -> Result<(), Error>,
-    ) -> Result<Vec<(i32, String)>, Failure> {
+    ) -> Result<BrokerAnswer, Failure> {
         let stop = self.stop;
         let limit = self.options.max_response_bytes;
         let conn = self.node(node)?;
@@ -149,27 +356,45 @@ impl Client<'_> {
         let addr = conn.addr.clone();
         let body = conn.call(ApiKey::Fetch, &request, version, settings.wait, stop)?;
         let answers = parse_fetch(body, version).map_err(|e| garbled(&addr, ApiKey::Fetch, e))?;
+        let body_at = body.as_ptr() as usize;
+        let body_len = body.len();
+        let mut answered = Vec::new();
         let mut retry = Vec::new();
         for a in answers {
             match a.error {
                 codes::NONE | codes::OFFSET_OUT_OF_RANGE => {
-                    each(a).map_err(Failure::Fatal)?;
+                    let start = a.records.as_ptr() as usize - body_at;
+                    let from = parts.iter().find(|p| p.partition == a.partition);
+                    answered.push(Answered {
+                        partition: a.partition,
+                        out_of_range: a.error == codes::OFFSET_OUT_OF_RANGE,
+                        from: from.map_or(0, |p| p.offset),
+                        high_watermark: a.high_watermark,
+                        log_start_offset: a.log_start_offset,
+                        aborted: a.aborted,
+                        frame: 0,
+                        records: start..start + a.records.len(),
+                    });
                 }
-                e if codes::retriable(e) => retry.push((
-                    a.partition,
-                    format!("{topic}/{}: {}", a.partition, codes::describe(e)),
-                )),
-                e => {
-                    return Err(Failure::Fatal(codes::error_for(
-                        e,
-                        "read",
-                        &format!("topic '{topic}'"),
-                        format!("fetching {topic}/{}", a.partition),
-                    )))
-                }
+                e => match codes::failure(
+                    e,
+                    &format!("{topic}/{}", a.partition),
+                    "read",
+                    &format!("topic '{topic}'"),
+                    || format!("fetching {topic}/{}", a.partition),
+                ) {
+                    Failure::Stale(cause) => retry.push((a.partition, cause)),
+                    fatal => return Err(fatal),
+                },
             }
         }
-        Ok(retry)
+        // The answer outlives the next request on this connection: its frame moves out.
+        let frame = self.node(node)?.take_frame();
+        let body_start = frame.len() - body_len;
+        for a in &mut answered {
+            a.records = a.records.start + body_start..a.records.end + body_start;
+        }
+        Ok((frame, answered, retry))
     }
 
     /// The earliest or latest offset of each of `partitions`.
@@ -210,19 +435,14 @@ impl Client<'_> {
                         codes::NONE => {
                             found.insert(p, offset);
                         }
-                        e if codes::retriable(e) => {
-                            return Err(Failure::Stale(format!(
-                                "{topic}/{p}: {}",
-                                codes::describe(e)
-                            )))
-                        }
                         e => {
-                            return Err(Failure::Fatal(codes::error_for(
+                            return Err(codes::failure(
                                 e,
+                                &format!("{topic}/{p}"),
                                 "read",
                                 &format!("topic '{topic}'"),
-                                format!("looking up the offsets of {topic}/{p}"),
-                            )))
+                                || format!("looking up the offsets of {topic}/{p}"),
+                            ))
                         }
                     }
                 }
@@ -251,40 +471,33 @@ pub(super) fn parse_fetch(body: &[u8], version: i16) -> WireResult<Vec<FetchedPa
         }
     }
     let mut out = Vec::new();
-    let topics = r.count(6)?;
-    for _ in 0..topics {
-        r.string()?;
-        let partitions = r.count(30)?;
-        for _ in 0..partitions {
-            let partition = r.i32()?;
-            let error = r.i16()?;
-            let high_watermark = r.i64()?;
-            let last_stable_offset = r.i64()?;
-            if version >= 5 {
-                r.i64()?; // log start offset
-            }
-            let n = r.count(16)?;
-            let mut aborted = Vec::with_capacity(n);
-            for _ in 0..n {
-                aborted.push((r.i64()?, r.i64()?));
-                r.tags()?;
-            }
-            if version >= 11 {
-                r.i32()?; // preferred read replica
-            }
-            let records = r.nullable_bytes()?.unwrap_or_default();
+    r.topics(30, |r, _| {
+        let partition = r.i32()?;
+        let error = r.i16()?;
+        let high_watermark = r.i64()?;
+        r.i64()?; // last stable offset
+        let log_start_offset = if version >= 5 { r.i64()? } else { -1 };
+        let n = r.count(16)?;
+        let mut aborted = Vec::with_capacity(n);
+        for _ in 0..n {
+            aborted.push((r.i64()?, r.i64()?));
             r.tags()?;
-            out.push(FetchedPartition {
-                partition,
-                error,
-                high_watermark,
-                last_stable_offset,
-                aborted,
-                records,
-            });
         }
+        if version >= 11 {
+            r.i32()?; // preferred read replica
+        }
+        let records = r.nullable_bytes()?.unwrap_or_default();
         r.tags()?;
-    }
+        out.push(FetchedPartition {
+            partition,
+            error,
+            high_watermark,
+            log_start_offset,
+            aborted,
+            records,
+        });
+        Ok(())
+    })?;
     r.tags()?;
     Ok(out)
 }
@@ -295,23 +508,18 @@ pub(super) fn parse_list_offsets(body: &[u8], version: i16) -> WireResult<Vec<(i
         r.i32()?; // throttle
     }
     let mut out = Vec::new();
-    let topics = r.count(6)?;
-    for _ in 0..topics {
-        r.string()?;
-        let partitions = r.count(22)?;
-        for _ in 0..partitions {
-            let partition = r.i32()?;
-            let error = r.i16()?;
-            r.i64()?; // timestamp
-            let offset = r.i64()?;
-            if version >= 4 {
-                r.i32()?; // leader epoch
-            }
-            r.tags()?;
-            out.push((partition, error, offset));
+    r.topics(22, |r, _| {
+        let partition = r.i32()?;
+        let error = r.i16()?;
+        r.i64()?; // timestamp
+        let offset = r.i64()?;
+        if version >= 4 {
+            r.i32()?; // leader epoch
         }
         r.tags()?;
-    }
+        out.push((partition, error, offset));
+        Ok(())
+    })?;
     r.tags()?;
     Ok(out)
 }
@@ -319,6 +527,75 @@ pub(super) fn parse_list_offsets(body: &[u8], version: i16) -> WireResult<Vec<(i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Three records `0`, `1`, `2` in one committed transaction, then its commit marker (3).
+    const TRANSACTION: &[u8] = include_bytes!("records/testdata/java-txn.log");
+
+    /// What reading TRANSACTION from `from` hands out, the transaction listed as aborted or
+    /// not: records as (offset, value), each batch's end as its next offset in brackets.
+    fn read(from: i64, listed_aborted: bool, read_committed: bool) -> Vec<String> {
+        let pid = Batches::new(TRANSACTION)
+            .next()
+            .unwrap()
+            .unwrap()
+            .producer_id;
+        let fetch = Fetch {
+            topic: "t".into(),
+            frames: vec![TRANSACTION.to_vec()],
+            partitions: vec![Answered {
+                partition: 0,
+                out_of_range: false,
+                from,
+                high_watermark: 4,
+                log_start_offset: 0,
+                aborted: if listed_aborted {
+                    vec![(pid, 0)]
+                } else {
+                    vec![]
+                },
+                frame: 0,
+                records: 0..TRANSACTION.len(),
+            }],
+            retry: Vec::new(),
+            read_committed,
+            limits: Limits {
+                max_decompressed: 1 << 20,
+            },
+        };
+        let mut seen = Vec::new();
+        for p in fetch.partitions() {
+            let Fetched::Records(p) = p else {
+                panic!("out of range")
+            };
+            let end: Option<()> = p
+                .read(|step| {
+                    seen.push(match step {
+                        Step::Record(r) => {
+                            let value = String::from_utf8_lossy(r.value.unwrap()).to_string();
+                            format!("{}={value}", r.offset)
+                        }
+                        Step::Next(next) => format!("[{next}]"),
+                    });
+                    Ok(None)
+                })
+                .unwrap();
+            assert_eq!(end, None);
+        }
+        seen
+    }
+
+    #[test]
+    fn a_partition_hands_out_its_records_without_control_batches_or_aborted_transactions() {
+        // Two batches of data (0; 1 and 2), then the commit marker's batch (3).
+        let all = ["0=0", "[1]", "1=1", "2=2", "[3]", "[4]"];
+        assert_eq!(read(0, false, true), all);
+        // Records before the offset asked for are not handed out; batches before it not walked.
+        assert_eq!(read(2, false, true), ["2=2", "[3]", "[4]"]);
+        assert_eq!(read(3, false, true), ["[4]"]);
+        // An aborted transaction's records are dropped with read_committed only.
+        assert_eq!(read(0, true, true), ["[1]", "[3]", "[4]"]);
+        assert_eq!(read(0, true, false), all);
+    }
 
     #[test]
     fn a_fetch_answer_with_an_absurd_aborted_count_is_refused_without_allocating() {

@@ -54,16 +54,10 @@ impl Client<'_> {
         })()
         .map_err(|e| garbled(&addr, ApiKey::FindCoordinator, e))?;
         if error != codes::NONE {
-            return Err(if codes::retriable(error) {
-                Failure::Stale(format!("group '{group}': {}", codes::describe(error)))
-            } else {
-                Failure::Fatal(codes::error_for(
-                    error,
-                    "use",
-                    &format!("group '{group}'"),
-                    format!("finding the coordinator of group '{group}'"),
-                ))
-            });
+            let scope = format!("group '{group}'");
+            return Err(codes::failure(error, &scope, "use", &scope, || {
+                format!("finding the coordinator of group '{group}'")
+            }));
         }
         self.learn_node(node, format!("{host}:{port}"));
         self.coordinator = Some((group.to_string(), node));
@@ -201,15 +195,11 @@ impl Client<'_> {
     fn group_failure(&mut self, group: &str, error: i16) -> Failure {
         if codes::retriable(error) {
             self.coordinator = None;
-            Failure::Stale(format!("group '{group}': {}", codes::describe(error)))
-        } else {
-            Failure::Fatal(codes::error_for(
-                error,
-                "use",
-                &format!("group '{group}'"),
-                format!("using group '{group}'"),
-            ))
         }
+        let scope = format!("group '{group}'");
+        codes::failure(error, &scope, "use", &scope, || {
+            format!("using group '{group}'")
+        })
     }
 }
 
@@ -221,23 +211,18 @@ pub(super) fn parse_offset_fetch(body: &[u8], version: i16) -> WireResult<Offset
         r.i32()?;
     }
     let mut out = Vec::new();
-    let topics = r.count(6)?;
-    for _ in 0..topics {
-        r.string()?;
-        let partitions = r.count(16)?;
-        for _ in 0..partitions {
-            let p = r.i32()?;
-            let offset = r.i64()?;
-            if version >= 5 {
-                r.i32()?; // leader epoch
-            }
-            r.nullable_string()?; // metadata
-            let error = r.i16()?;
-            r.tags()?;
-            out.push((p, offset, error));
+    r.topics(16, |r, _| {
+        let p = r.i32()?;
+        let offset = r.i64()?;
+        if version >= 5 {
+            r.i32()?; // leader epoch
         }
+        r.nullable_string()?; // metadata
+        let error = r.i16()?;
         r.tags()?;
-    }
+        out.push((p, offset, error));
+        Ok(())
+    })?;
     let error = if version >= 2 { r.i16()? } else { codes::NONE };
     r.tags()?;
     Ok((error, out))
@@ -249,16 +234,10 @@ pub(super) fn parse_offset_commit(body: &[u8], version: i16) -> WireResult<Vec<(
         r.i32()?;
     }
     let mut out = Vec::new();
-    let topics = r.count(6)?;
-    for _ in 0..topics {
-        r.string()?;
-        let partitions = r.count(6)?;
-        for _ in 0..partitions {
-            out.push((r.i32()?, r.i16()?));
-            r.tags()?;
-        }
-        r.tags()?;
-    }
+    r.topics(6, |r, _| {
+        out.push((r.i32()?, r.i16()?));
+        r.tags()
+    })?;
     r.tags()?;
     Ok(out)
 }

@@ -405,15 +405,11 @@ impl Client<'_> {
     pub(super) fn membership_failure(&mut self, group: &str, error: i16) -> Failure {
         if codes::retriable(error) {
             self.forget_coordinator();
-            Failure::Stale(format!("group '{group}': {}", codes::describe(error)))
-        } else {
-            Failure::Fatal(codes::error_for(
-                error,
-                "use",
-                &format!("group '{group}'"),
-                format!("using group '{group}'"),
-            ))
         }
+        let scope = format!("group '{group}'");
+        codes::failure(error, &scope, "use", &scope, || {
+            format!("using group '{group}'")
+        })
     }
 }
 
@@ -467,17 +463,13 @@ pub(super) fn parse_assignment(data: &[u8], topic: &str) -> WireResult<Vec<i32>>
     let mut r = Reader::new(data, false);
     r.i16()?;
     let mut mine = Vec::new();
-    let topics = r.count(6)?;
-    for _ in 0..topics {
-        let name = r.string()?;
-        let n = r.count(4)?;
-        for _ in 0..n {
-            let p = r.i32()?;
-            if name == topic {
-                mine.push(p);
-            }
+    r.topics(4, |r, name| {
+        let p = r.i32()?;
+        if name == topic {
+            mine.push(p);
         }
-    }
+        Ok(())
+    })?;
     Ok(mine)
 }
 

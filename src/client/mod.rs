@@ -12,7 +12,7 @@
 //! [`RetryPolicy::attempts`] attempts, the same for producing, fetching and committing.
 
 mod cluster;
-pub mod codes;
+mod codes;
 mod conn;
 mod describe;
 mod fetch;
@@ -20,7 +20,7 @@ mod group;
 mod heartbeat;
 mod membership;
 mod produce;
-pub mod records;
+mod records;
 mod request;
 mod sasl;
 #[cfg(feature = "tls")]
@@ -33,12 +33,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use cluster::Client;
-pub use fetch::{End, FetchSettings, FetchedPartition, Isolation, Position};
+pub use fetch::{
+    End, Fetch, FetchSettings, Fetched, Isolation, PartitionRecords, Position, Record, Step,
+};
 pub use heartbeat::Beat;
 pub use heartbeat::GroupSettings;
 pub use membership::{Heartbeat, Member};
-pub use produce::{Acks, Delivery, Outgoing, ProduceSettings};
-pub use records::Compression;
+pub use produce::{Acks, Delivery, Outgoing, ProduceSettings, Refusal, RefusalKind};
+pub use records::{compress, uncompressed_only, Compression, Compressor};
 pub use sasl::Mechanism;
 
 use crate::error::Error;
@@ -143,6 +145,31 @@ pub enum Failure {
     Stale(String),
     /// Retrying cannot help.
     Fatal(Error),
+}
+
+/// Walks every batch and every record of `data` as a fetch's records are walked, decompressing
+/// at most `max_decompressed` bytes per batch: the entry point of the fuzz target
+/// (`fuzz/fuzz_targets/records.rs`). It must never panic, hang or allocate beyond the limit;
+/// it panics when a batch ends before it starts or the scratch buffer outgrew the limit.
+#[doc(hidden)]
+pub fn walk_batches(data: &[u8], max_decompressed: usize) {
+    let limits = records::Limits { max_decompressed };
+    let mut scratch = Vec::new();
+    let mut batches = records::Batches::new(data);
+    for batch in batches.by_ref() {
+        let Ok(batch) = batch else { break };
+        assert!(batch.next_offset() > batch.base_offset);
+        let _ = batch.control_type(&mut scratch, &limits);
+        if let Ok(records) = batch.records(&mut scratch, &limits) {
+            for record in records {
+                if record.is_err() {
+                    break;
+                }
+            }
+        }
+        assert!(scratch.len() <= limits.max_decompressed);
+    }
+    let _ = batches.truncated();
 }
 
 /// Decodes `body` as the answer to `api` at `version` with the client's own decoders, and, for

@@ -73,9 +73,54 @@ pub(super) struct Idempotence {
     next: HashMap<(String, i32), i32>,
 }
 
+/// Why the broker refused a record (or it was not sent): its kind, and the cause in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    pub cause: String,
+}
+
+/// What kind of refusal a record met, for a caller that may only retry a smaller record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The record or its batch is larger than the broker or topic accepts.
+    TooLarge,
+    /// No ACL allows this user to write there.
+    NotAuthorized,
+    Other,
+}
+
+impl RefusalKind {
+    fn of(code: i16) -> RefusalKind {
+        match code {
+            codes::MESSAGE_TOO_LARGE | codes::RECORD_LIST_TOO_LARGE => RefusalKind::TooLarge,
+            codes::TOPIC_AUTHORIZATION_FAILED
+            | codes::GROUP_AUTHORIZATION_FAILED
+            | codes::CLUSTER_AUTHORIZATION_FAILED => RefusalKind::NotAuthorized,
+            _ => RefusalKind::Other,
+        }
+    }
+}
+
+impl Refusal {
+    /// A record not sent because of `e`, which ended the call.
+    fn other(e: &Error) -> Refusal {
+        Refusal {
+            kind: RefusalKind::Other,
+            cause: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.cause)
+    }
+}
+
 /// What a produce call settled: one result per record (in the order given), and the error that
 /// ended it early (retries ran out, or a stop request), if one did.
-pub type Produced = (Vec<Result<Delivery, String>>, Option<Error>);
+pub type Produced = (Vec<Result<Delivery, Refusal>>, Option<Error>);
 
 struct Pending {
     partition: i32,
@@ -144,18 +189,18 @@ impl Client<'_> {
         records: &[Outgoing<'_>],
         settings: &ProduceSettings,
     ) -> Produced {
-        let mut results: Vec<Option<Result<Delivery, String>>> = vec![None; records.len()];
+        let mut results: Vec<Option<Result<Delivery, Refusal>>> = vec![None; records.len()];
         let idempotent = settings.idempotent && settings.acks == Acks::All;
         if idempotent && self.idempotence.is_none() {
             if let Err(e) = self.init_producer_id(topic) {
-                let cause = e.to_string();
+                let cause = Refusal::other(&e);
                 return (vec![Err(cause); records.len()], Some(e));
             }
         }
         let mut pending = match self.batches(topic, records, settings, idempotent) {
             Ok(p) => p,
             Err(e) => {
-                let cause = e.to_string();
+                let cause = Refusal::other(&e);
                 return (vec![Err(cause); records.len()], Some(e));
             }
         };
@@ -212,15 +257,18 @@ impl Client<'_> {
                                         // A new producer id restarts every sequence.
                                         self.idempotence = None;
                                     }
-                                    let why = format!(
-                                        "{topic}/{}: {}",
-                                        p.partition,
-                                        codes::describe_for(
-                                            e,
-                                            "write",
-                                            &format!("topic '{topic}'")
-                                        )
-                                    );
+                                    let why = Refusal {
+                                        kind: RefusalKind::of(e),
+                                        cause: format!(
+                                            "{topic}/{}: {}",
+                                            p.partition,
+                                            codes::describe_for(
+                                                e,
+                                                "write",
+                                                &format!("topic '{topic}'")
+                                            )
+                                        ),
+                                    };
                                     for &r in &p.records {
                                         results[r] = Some(Err(why.clone()));
                                     }
@@ -269,10 +317,13 @@ impl Client<'_> {
                 break;
             }
         }
-        let why = ended
-            .as_ref()
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "not sent".into());
+        let why = match &ended {
+            Some(e) => Refusal::other(e),
+            None => Refusal {
+                kind: RefusalKind::Other,
+                cause: "not sent".into(),
+            },
+        };
         for p in &pending {
             for &r in &p.records {
                 results[r] = Some(Err(why.clone()));
@@ -395,31 +446,52 @@ impl Client<'_> {
 pub(super) fn parse_produce(body: &[u8], version: i16) -> WireResult<Vec<(i32, i16, i64)>> {
     let mut r = Reader::new(body, version >= 9);
     let mut out = Vec::new();
-    let topics = r.count(6)?;
-    for _ in 0..topics {
-        r.string()?;
-        let partitions = r.count(14)?;
-        for _ in 0..partitions {
-            let index = r.i32()?;
-            let error = r.i16()?;
-            let base = r.i64()?;
-            r.i64()?; // log append time
-            if version >= 5 {
-                r.i64()?; // log start offset
-            }
-            if version >= 8 {
-                let n = r.count(5)?;
-                for _ in 0..n {
-                    r.i32()?;
-                    r.nullable_string()?;
-                    r.tags()?;
-                }
+    r.topics(14, |r, _| {
+        let index = r.i32()?;
+        let error = r.i16()?;
+        let base = r.i64()?;
+        r.i64()?; // log append time
+        if version >= 5 {
+            r.i64()?; // log start offset
+        }
+        if version >= 8 {
+            let n = r.count(5)?;
+            for _ in 0..n {
+                r.i32()?;
                 r.nullable_string()?;
+                r.tags()?;
             }
-            r.tags()?;
-            out.push((index, error, base));
+            r.nullable_string()?;
         }
         r.tags()?;
-    }
+        out.push((index, error, base));
+        Ok(())
+    })?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_told_apart_by_their_code() {
+        let cases = [
+            (codes::MESSAGE_TOO_LARGE, RefusalKind::TooLarge),
+            (codes::RECORD_LIST_TOO_LARGE, RefusalKind::TooLarge),
+            (
+                codes::TOPIC_AUTHORIZATION_FAILED,
+                RefusalKind::NotAuthorized,
+            ),
+            (
+                codes::CLUSTER_AUTHORIZATION_FAILED,
+                RefusalKind::NotAuthorized,
+            ),
+            (87, RefusalKind::Other),
+            (999, RefusalKind::Other),
+        ];
+        for (code, expected) in cases {
+            assert_eq!(RefusalKind::of(code), expected, "code {code}");
+        }
+    }
 }

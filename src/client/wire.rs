@@ -151,6 +151,26 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
+    /// The topics -> partitions arrays most answers share: for each topic its name, then each
+    /// of its partitions (at least `min_partition` bytes each) read by `partition`, which gets
+    /// the topic's name; the topic's tagged fields end it.
+    pub fn topics(
+        &mut self,
+        min_partition: usize,
+        mut partition: impl FnMut(&mut Self, &'a str) -> Result<()>,
+    ) -> Result<()> {
+        let topics = self.count(6)?;
+        for _ in 0..topics {
+            let name = self.string()?;
+            let partitions = self.count(min_partition)?;
+            for _ in 0..partitions {
+                partition(self, name)?;
+            }
+            self.tags()?;
+        }
+        Ok(())
+    }
+
     /// Skips the tagged fields that end a structure in flexible versions.
     pub fn tags(&mut self) -> Result<()> {
         if !self.flexible {

@@ -2,9 +2,9 @@
 //! like the record, before its offset may be committed.
 
 use super::Consumer;
-use crate::client::codes::{self, Refusal};
-use crate::client::records;
-use crate::client::{Acks, Client, Compression, Outgoing, ProduceSettings};
+use crate::client::{
+    uncompressed_only, Acks, Client, Compression, Outgoing, ProduceSettings, Refusal, RefusalKind,
+};
 use crate::dead_letter::Envelope;
 use crate::error::Error;
 use crate::partition;
@@ -39,7 +39,7 @@ impl Consumer<'_, '_> {
             acks: Acks::All,
             ack_timeout: self.config.dlq_ack_timeout,
             compression: Compression::None,
-            compressor: records::uncompressed_only,
+            compressor: uncompressed_only,
             idempotent: false,
         };
         let send = |client: &mut Client<'_>, value: &str| {
@@ -63,17 +63,18 @@ impl Consumer<'_, '_> {
         };
         // Only a dead letter too large for the topic is worth a smaller one; any other refusal
         // ends the run before the record's offset is committed, so nothing is skipped unseen.
-        let not_published = |cause: String| {
+        let not_published = |refusal: Refusal| {
             let what = format!(
                 "publishing the dead letter of {topic}/{partition} offset {offset} to '{dlq}' \
                  (the record is not committed: the next run reads it again)"
             );
-            match codes::refusal(&cause) {
-                Refusal::NotAuthorized => Error::Refused { what, cause },
+            let cause = refusal.cause;
+            match refusal.kind {
+                RefusalKind::NotAuthorized => Error::Refused { what, cause },
                 _ => Error::Broker { what, cause },
             }
         };
-        if codes::refusal(&refused) != Refusal::TooLarge {
+        if refused.kind != RefusalKind::TooLarge {
             return Err(not_published(refused));
         }
         log::warn!(
@@ -86,7 +87,7 @@ impl Consumer<'_, '_> {
                 self.summary.dead_lettered += 1;
                 self.summary.shortened += 1;
             }
-            Err(cause) if codes::refusal(&cause) == Refusal::TooLarge => {
+            Err(cause) if cause.kind == RefusalKind::TooLarge => {
                 log::error!(
                     "{topic}/{partition} offset {offset}: no dead letter could be published to \
                      '{dlq}' ({cause}); skipping the record"

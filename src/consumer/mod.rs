@@ -21,14 +21,14 @@ mod summary;
 
 pub use summary::Summary;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::thread;
 use std::time::Instant;
 
 use crate::client::{
-    codes, Beat, Client, End, FetchSettings, GroupSettings, Heartbeat,
+    Beat, Client, End, FetchSettings, Fetched, GroupSettings, Heartbeat,
     Isolation as ClientIsolation, Member, Position,
 };
 use crate::config::{ConsumerConfig, Format, Start, MAX_FETCH_BYTES};
@@ -91,7 +91,6 @@ fn consume(
             committed: HashMap::new(),
             commit: false,
             uncommitted: 0,
-            failures: HashMap::new(),
             dlq_partitions: None,
             joining: member,
             member: None,
@@ -146,8 +145,6 @@ struct Consumer<'a, 'c> {
     commit: bool,
     /// Records processed since the last commit.
     uncommitted: u64,
-    /// Consecutive failed fetches per partition, for the retry policy.
-    failures: HashMap<i32, u32>,
     dlq_partitions: Option<u32>,
     /// The member this process joins the group as (the group path without --partition).
     joining: Option<Member>,
@@ -174,14 +171,6 @@ enum Stop {
     Interrupted,
     /// This member lost its partitions: the rest of the fetch may be another member's.
     Lost,
-}
-
-/// One partition's answer, copied out of the fetch so dead letters can be sent while it is read.
-struct Fetched {
-    partition: i32,
-    out_of_range: bool,
-    aborted: Vec<(i64, i64)>,
-    records: Vec<u8>,
 }
 
 impl Consumer<'_, '_> {
@@ -357,7 +346,7 @@ impl Consumer<'_, '_> {
         log::info!("assigned {topic} {mine:?}");
         let offsets = self.client.committed(&config.group, topic, &mine)?;
         self.member = Some(member);
-        self.failures.clear();
+        self.client.forget_fetch_failures();
         self.start_at(&mine, offsets)
     }
 
@@ -531,38 +520,30 @@ impl Consumer<'_, '_> {
             wait: config.fetch_wait,
             min_bytes: config.fetch_min_bytes,
             isolation: self.isolation(),
+            max_decompressed: MAX_DECOMPRESSED,
         };
-        let mut fetched = Vec::new();
-        let high_watermarks = &mut self.high_watermarks;
-        let retry = self.client.fetch(topic, &positions, settings, &mut |p| {
-            if p.error == codes::NONE {
-                high_watermarks.insert(p.partition, p.high_watermark);
+        // The records stay in the fetch's buffers while they are read, dead letters sent and
+        // offsets committed on the client meanwhile.
+        let fetch = self.client.fetch(topic, &positions, settings)?;
+        for p in fetch.partitions() {
+            if let Fetched::Records(p) = p {
+                self.high_watermarks.insert(p.partition, p.high_watermark);
             }
-            if !p.records.is_empty() || p.error != codes::NONE {
-                fetched.push(Fetched {
-                    partition: p.partition,
-                    out_of_range: p.error == codes::OFFSET_OUT_OF_RANGE,
-                    aborted: p.aborted,
-                    records: p.records.to_vec(),
-                });
-            }
-            Ok(())
-        })?;
-        let answered: HashSet<i32> = fetched.iter().map(|f| f.partition).collect();
-        self.failures.retain(|p, _| !answered.contains(p));
-        for f in fetched {
-            if f.out_of_range {
-                self.reset(f.partition)?;
-                continue;
-            }
-            if let Some(stop) = self.read_partition(&f)? {
-                return Ok(Some(stop));
+        }
+        for p in fetch.partitions() {
+            match p {
+                Fetched::OutOfRange { partition } => self.reset(partition)?,
+                Fetched::Records(records) => {
+                    if let Some(stop) = self.read_partition(&records)? {
+                        return Ok(Some(stop));
+                    }
+                }
             }
         }
         if let Err(e) = self.out.flush() {
             return self.output_failed(e);
         }
-        self.retry_partitions(retry)?;
+        self.client.settle(&fetch)?;
         if self.progress.due() {
             let elapsed = self.progress.elapsed();
             let read = self.summary.received + self.summary.invalid;
@@ -579,31 +560,6 @@ impl Consumer<'_, '_> {
             self.progress.draw(&line);
         }
         Ok(None)
-    }
-
-    /// Counts a failed fetch per partition under the retry policy: a pause, then another round;
-    /// a partition that keeps failing ends the run with its cause.
-    fn retry_partitions(&mut self, retry: Vec<(i32, String)>) -> Result<(), Error> {
-        let Some(worst) = retry
-            .iter()
-            .map(|(p, cause)| {
-                let n = self.failures.entry(*p).or_insert(0);
-                *n += 1;
-                (*n, *p, cause.clone())
-            })
-            .max_by_key(|f| f.0)
-        else {
-            return Ok(());
-        };
-        let (attempt, partition, cause) = worst;
-        let attempts = self.config.connection.attempts;
-        if attempt >= attempts {
-            return Err(Error::Broker {
-                what: format!("fetching {}/{partition}", self.config.topic),
-                cause: format!("{cause} (gave up after {attempts} attempts)"),
-            });
-        }
-        self.client.pause(attempt, &format!("fetching: {cause}"))
     }
 
     /// Resets a partition whose position left the log (retention deleted it), per `--from`.

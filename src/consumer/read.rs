@@ -1,15 +1,12 @@
-//! Reading one partition's answer: record batches walked in offset order, control batches and
-//! aborted transactions skipped, each record validated and printed or dead-lettered.
+//! Reading one partition's records in offset order (the client drops control batches and
+//! aborted transactions): each validated and printed or dead-lettered.
 
-use std::collections::HashSet;
 use std::io;
 
 use serde::Serialize;
 
-use super::{Consumer, Fetched, Stop, MAX_DECOMPRESSED};
-use crate::client::records::{Batches, ControlType, Limits};
-use crate::client::Isolation;
-use crate::client::Member;
+use super::{Consumer, Stop};
+use crate::client::{Member, PartitionRecords, Step};
 use crate::config::Format;
 use crate::dead_letter::Envelope;
 use crate::error::{output_closed, Error};
@@ -26,95 +23,43 @@ struct JsonRecord<'a> {
 }
 
 impl Consumer<'_, '_> {
-    /// Reads one partition's batches: control batches and aborted transactions are skipped,
-    /// every other record is processed in offset order.
-    pub(super) fn read_partition(&mut self, f: &Fetched) -> Result<Option<Stop>, Error> {
-        let topic = self.config.topic.as_str();
-        let partition = f.partition;
-        let limits = Limits {
-            max_decompressed: MAX_DECOMPRESSED,
-        };
-        let mut aborted = f.aborted.clone();
-        aborted.sort_by_key(|a| a.1);
-        let mut aborted = aborted.into_iter().peekable();
-        let mut aborting: HashSet<i64> = HashSet::new();
-        let read_committed = self.config.isolation == Isolation::ReadCommitted;
-        let mut scratch = Vec::new();
-        let mut batches = Batches::new(&f.records);
-        for batch in batches.by_ref() {
-            let batch = batch.map_err(|e| Error::Broker {
-                what: format!(
-                    "reading {topic}/{partition} at offset {}",
-                    self.positions[&partition]
-                ),
-                cause: e.to_string(),
-            })?;
-            let position = self.positions[&partition];
-            if batch.next_offset() <= position {
-                continue;
-            }
-            while let Some(&(pid, first)) = aborted.peek() {
-                if first > batch.base_offset {
-                    break;
+    /// Reads one partition's records (the client drops control batches and aborted
+    /// transactions), each processed in offset order.
+    pub(super) fn read_partition(
+        &mut self,
+        records: &PartitionRecords<'_>,
+    ) -> Result<Option<Stop>, Error> {
+        let partition = records.partition;
+        records.read(|step| {
+            let record = match step {
+                // Past compacted-away offsets and skipped batches too.
+                Step::Next(next) => {
+                    let next = next.max(self.positions[&partition]);
+                    self.positions.insert(partition, next);
+                    return Ok(None);
                 }
-                aborting.insert(pid);
-                aborted.next();
-            }
-            let skip = if batch.is_control {
-                let marker =
-                    batch
-                        .control_type(&mut scratch, &limits)
-                        .map_err(|e| Error::Broker {
-                            what: format!("reading {topic}/{partition}"),
-                            cause: e.to_string(),
-                        })?;
-                if marker == Some(ControlType::Abort) {
-                    aborting.remove(&batch.producer_id);
-                }
-                true
-            } else {
-                read_committed && batch.is_transactional && aborting.contains(&batch.producer_id)
+                Step::Record(record) => record,
             };
-            if !skip {
-                let records = batch
-                    .records(&mut scratch, &limits)
-                    .map_err(|e| Error::Broker {
-                        what: format!("reading {topic}/{partition}"),
-                        cause: e.to_string(),
-                    })?;
-                for record in records {
-                    let record = record.map_err(|e| Error::Broker {
-                        what: format!("reading {topic}/{partition}"),
-                        cause: e.to_string(),
-                    })?;
-                    if record.offset < self.positions[&partition] {
-                        continue;
-                    }
-                    // A stop request ends the run between two records, not after the fetch.
-                    if self.client.stopped() {
-                        return Ok(Some(Stop::Interrupted));
-                    }
-                    // So does a lost generation: these records may be another member's now.
-                    if self.member.as_ref().is_some_and(Member::is_lost) {
-                        return Ok(Some(Stop::Lost));
-                    }
-                    let stop = self.process(partition, record.offset, record.key, record.value)?;
-                    if stop.is_some() {
-                        return Ok(stop);
-                    }
-                    if self.uncommitted >= self.config.commit_every {
-                        if let Err(e) = self.out.flush() {
-                            return self.output_failed(e);
-                        }
-                        self.commit()?;
-                    }
-                }
+            // A stop request ends the run between two records, not after the fetch.
+            if self.client.stopped() {
+                return Ok(Some(Stop::Interrupted));
             }
-            // Past compacted-away offsets and skipped batches too.
-            let next = batch.next_offset().max(self.positions[&partition]);
-            self.positions.insert(partition, next);
-        }
-        Ok(None)
+            // So does a lost generation: these records may be another member's now.
+            if self.member.as_ref().is_some_and(Member::is_lost) {
+                return Ok(Some(Stop::Lost));
+            }
+            let stop = self.process(partition, record.offset, record.key, record.value)?;
+            if stop.is_some() {
+                return Ok(stop);
+            }
+            if self.uncommitted >= self.config.commit_every {
+                if let Err(e) = self.out.flush() {
+                    return self.output_failed(e);
+                }
+                self.commit()?;
+            }
+            Ok(None)
+        })
     }
 
     /// Handles one record: print it when it is an order, dead-letter it when not.

@@ -275,6 +275,60 @@ fn only_the_client_names_the_wire_codec_and_only_binaries_exit() {
     }
 }
 
+/// The client hands out records: nothing outside `src/client/` (the fuzz targets included)
+/// names its record batches (`records`), its error codes (`codes`) or a wire error code.
+#[test]
+fn only_the_client_names_record_batches_and_error_codes() {
+    let codes = util::read_file(&util::project_dir().join("src/client/codes.rs"));
+    // The names of the codes: the constants and the table's protocol names.
+    let mut wire_names: Vec<&str> = codes
+        .split(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+        .filter(|w| w.len() > 4 && w.contains('_') && !w.starts_with('_') && !w.ends_with('_'))
+        .collect();
+    wire_names.sort_unstable();
+    wire_names.dedup();
+    assert!(wire_names.len() >= 30, "error code names: {wire_names:?}");
+    let mut files: Vec<(String, String)> = rust_files("src")
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with("src/client/"))
+        .collect();
+    let fuzz = util::project_dir().join("fuzz/fuzz_targets");
+    for entry in std::fs::read_dir(&fuzz).unwrap() {
+        let path = entry.unwrap().path();
+        let rel = format!(
+            "fuzz/fuzz_targets/{}",
+            path.file_name().unwrap().to_string_lossy()
+        );
+        files.push((rel, util::read_file(&path)));
+    }
+    // `word` as a whole identifier (or path start): `exit_codes::` is not `codes::`.
+    let names = |text: &str, word: &str| {
+        text.match_indices(word).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + word.len()..].chars().next();
+            let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+            let joined_before = before.is_some_and(ident);
+            let joined_after = word.ends_with(char::is_alphanumeric) && after.is_some_and(ident);
+            !joined_before && !joined_after
+        })
+    };
+    let mut found = Vec::new();
+    for (path, text) in &files {
+        for word in ["client::records", "client::codes", "records::", "codes::"]
+            .iter()
+            .chain(&wire_names)
+        {
+            if names(text, word) {
+                found.push(format!("{path}: {word}"));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the wire named outside src/client/ (records and error codes are the client's): {found:?}"
+    );
+}
+
 /// The README's "Scale out" commands, run as written (the release binary swapped for the one
 /// under test, the topic made fresh): two members split a 6-partition topic, then `--lag`.
 #[test]
