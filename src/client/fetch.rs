@@ -388,8 +388,9 @@ impl Client<'_> {
                 },
             }
         }
-        // The answer outlives the next request on this connection: its frame moves out.
-        let frame = self.node(node)?.take_frame();
+        // The answer outlives the next request on this connection: its frame moves out, from
+        // the connection that answered (a new look-up could replace one whose login ends).
+        let frame = conn.take_frame();
         let body_start = frame.len() - body_len;
         for a in &mut answered {
             a.records = a.records.start + body_start..a.records.end + body_start;
