@@ -3,7 +3,7 @@
 //! summary, and map the result to an exit code ([`crate::exit_codes`]). A binary is its help text
 //! and a call to [`main`]; nothing here ends the process: `main` returns the code.
 
-use std::io;
+use std::io::{self, Write};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -46,18 +46,27 @@ pub fn main<C>(
         eprintln!("error: cannot install a signal handler: {e}");
         return exit(FAILURE);
     }
-    exit(run(&config, &stop))
+    let code = run(&config, &stop);
+    #[cfg(feature = "count-allocs")]
+    eprintln!("heap allocations: {}", crate::alloc_count::total());
+    exit(code)
 }
 
 /// `order-producer`'s run: send, then the summary on stderr (for a single order only when it
 /// failed, `--quiet` hid it or a signal stopped it), and the exit code of what was delivered.
 pub fn produce(config: &ProducerConfig, stop: &AtomicBool) -> i32 {
+    // Input read and output written in large blocks: the producer flushes after each batch's
+    // deliveries.
+    let mut out = io::BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock());
     let (summary, result) = producer::run(
         config,
-        &mut io::stdin().lock(),
-        &mut io::stdout().lock(),
+        &mut io::BufReader::with_capacity(producer::INPUT_BLOCK, io::stdin().lock()),
+        &mut out,
         stop,
     );
+    // Whatever is left was flushed by the run, or the output is gone: nothing to report here.
+    let _ = out.flush();
+    drop(out);
     let single = matches!(config.input, Input::One { .. });
     let interrupted = matches!(result, Err(Error::Interrupted));
     match &result {
@@ -92,7 +101,11 @@ pub fn consume(config: &ConsumerConfig, stop: &AtomicBool) -> i32 {
             }
         };
     }
-    let (summary, result) = consumer::run(config, &mut io::stdout().lock(), stop);
+    // The consumer flushes once per fetch (and before each commit).
+    let mut out = io::BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock());
+    let (summary, result) = consumer::run(config, &mut out, stop);
+    let _ = out.flush();
+    drop(out);
     let interrupted = matches!(result, Err(Error::Interrupted));
     if result.is_ok() || interrupted || summary.group.is_some() || !summary.last_offsets.is_empty()
     {
@@ -113,6 +126,9 @@ pub fn consume(config: &ConsumerConfig, stop: &AtomicBool) -> i32 {
         }
     }
 }
+
+/// Bytes of output gathered before a write (a fetch's orders are flushed when it is done).
+const OUTPUT_BUFFER: usize = 256 << 10;
 
 /// The environment as `config` reads it; a value that is not UTF-8 comes through mangled, so
 /// that it is refused with its name rather than taken as unset.

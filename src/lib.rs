@@ -4,6 +4,8 @@
 //! our own blocking Kafka client, the one seam to the wire; [`producer`] and [`consumer`] speak to
 //! it in topics, partitions, offsets and records.
 
+#[cfg(feature = "count-allocs")]
+pub mod alloc_count;
 pub mod base64;
 pub mod cli;
 pub mod client;
