@@ -117,86 +117,57 @@ impl Order {
     pub fn new(order_id: Uuid, user: &str, item: &str, quantity: u64) -> Result<Order, Invalid> {
         Ok(Order {
             order_id: order_id.hyphenated().to_string(),
-            user: text("user", user)?,
-            item: text("item", item)?,
+            user: text("user", user)?.to_string(),
+            item: text("item", item)?.to_string(),
             quantity: quantity_in_range(quantity)?,
         })
     }
 
     /// Parses and validates one payload, as it comes off the wire or a line of input.
     pub fn parse(payload: &[u8]) -> Result<Order, Invalid> {
-        if payload.is_empty() {
-            return Err(Invalid::Empty);
-        }
-        if payload.len() > MAX_ORDER_BYTES {
-            return Err(Invalid::TooLarge {
-                bytes: payload.len(),
-            });
-        }
-        let text = std::str::from_utf8(payload).map_err(|e| Invalid::NotUtf8 {
-            at: e.valid_up_to(),
-        })?;
-        if text.starts_with('\u{feff}') {
-            return Err(Invalid::ByteOrderMark);
-        }
-        // The common case, a valid order, is read straight into its fields; anything that does
-        // not fit that shape is read again below, the slow way, to say exactly why.
-        if let Ok(fast) = serde_json::from_str::<Fields>(text) {
-            return Ok(Order {
-                order_id: uuid(&fast.order_id)?,
-                user: self::text("user", &fast.user)?,
-                item: self::text("item", &fast.item)?,
-                quantity: quantity_in_range(fast.quantity)?,
-            });
-        }
-        match serde_json::from_str(text).map_err(|e| Invalid::NotJson(e.to_string()))? {
-            Top::Object(object) => Order::from_object(object),
-            Top::Duplicate(name) => Err(Invalid::DuplicateField(name)),
-            Top::Null => Err(Invalid::Empty),
-            Top::Other(found) => Err(Invalid::NotObject { found }),
-        }
-    }
-
-    fn from_object(mut object: Map<String, Value>) -> Result<Order, Invalid> {
-        if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(Invalid::UnknownField(unknown.clone()));
-        }
-        let mut take = |name: &'static str| object.remove(name).ok_or(Invalid::MissingField(name));
-        let order_id = take("order_id")?;
-        let user = take("user")?;
-        let item = take("item")?;
-        let quantity = take("quantity")?;
-
-        let order_id = match order_id {
-            Value::String(s) => uuid(&s)?,
-            other => return Err(wrong_type("order_id", "a UUID string", &other)),
-        };
-        let user = match user {
-            Value::String(s) => text("user", &s)?,
-            other => return Err(wrong_type("user", "a string", &other)),
-        };
-        let item = match item {
-            Value::String(s) => text("item", &s)?,
-            other => return Err(wrong_type("item", "a string", &other)),
-        };
-        let quantity = match &quantity {
-            Value::Number(n) => match n.as_u64() {
-                Some(q) => quantity_in_range(q)?,
-                None => {
-                    return Err(Invalid::Field {
-                        field: "quantity",
-                        rule: format!("must be an integer from 1 to {MAX_QUANTITY}, got {n}"),
-                    })
-                }
-            },
-            other => return Err(wrong_type("quantity", "an integer", other)),
-        };
-        Ok(Order {
-            order_id,
-            user,
-            item,
+        parse_with(payload, |order_id, user, item, quantity| Order {
+            order_id: order_id.to_string(),
+            user: user.to_string(),
+            item: item.to_string(),
             quantity,
         })
+    }
+
+    /// Parses like [`Order::parse`], into `slot`: the order it held lends its strings, so a loop
+    /// that parses into one slot allocates nothing per order once warm. On error `slot` is left
+    /// as it was.
+    pub fn parse_into<'s>(
+        payload: &[u8],
+        slot: &'s mut Option<Order>,
+    ) -> Result<&'s Order, Invalid> {
+        parse_with(payload, |order_id, user, item, quantity| {
+            match slot.take() {
+                Some(mut order) => {
+                    for (to, from) in [
+                        (&mut order.order_id, order_id),
+                        (&mut order.user, user),
+                        (&mut order.item, item),
+                    ] {
+                        to.clear();
+                        to.push_str(from);
+                    }
+                    order.quantity = quantity;
+                    order
+                }
+                None => Order {
+                    order_id: order_id.to_string(),
+                    user: user.to_string(),
+                    item: item.to_string(),
+                    quantity,
+                },
+            }
+        })
+        .map(|order| &*slot.insert(order))
+    }
+
+    /// Appends the order as [`Order::to_json`] writes it to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        serde_json::to_writer(out, self).expect("an order always serializes");
     }
 
     pub fn order_id(&self) -> &str {
@@ -317,12 +288,94 @@ impl<'de> Visitor<'de> for TopVisitor {
     }
 }
 
-fn uuid(s: &str) -> Result<String, Invalid> {
+/// The one parse: `build` gets the validated fields (the `order_id` canonical, texts trimmed).
+fn parse_with<T>(
+    payload: &[u8],
+    build: impl FnOnce(&str, &str, &str, u64) -> T,
+) -> Result<T, Invalid> {
+    if payload.is_empty() {
+        return Err(Invalid::Empty);
+    }
+    if payload.len() > MAX_ORDER_BYTES {
+        return Err(Invalid::TooLarge {
+            bytes: payload.len(),
+        });
+    }
+    let text = std::str::from_utf8(payload).map_err(|e| Invalid::NotUtf8 {
+        at: e.valid_up_to(),
+    })?;
+    if text.starts_with('\u{feff}') {
+        return Err(Invalid::ByteOrderMark);
+    }
+    let mut id = [0u8; 36];
+    // The common case, a valid order, is read straight into its fields; anything that does
+    // not fit that shape is read again below, the slow way, to say exactly why.
+    if let Ok(fast) = serde_json::from_str::<Fields>(text) {
+        let order_id = uuid(&fast.order_id, &mut id)?;
+        let user = self::text("user", &fast.user)?;
+        let item = self::text("item", &fast.item)?;
+        let quantity = quantity_in_range(fast.quantity)?;
+        return Ok(build(order_id, user, item, quantity));
+    }
+    let object = match serde_json::from_str(text).map_err(|e| Invalid::NotJson(e.to_string()))? {
+        Top::Object(object) => object,
+        Top::Duplicate(name) => return Err(Invalid::DuplicateField(name)),
+        Top::Null => return Err(Invalid::Empty),
+        Top::Other(found) => return Err(Invalid::NotObject { found }),
+    };
+    from_object(object, &mut id, build)
+}
+
+/// The slow path: a payload that is JSON but not the plain shape, checked field by field in
+/// schema order so the first fault found is the one reported.
+fn from_object<T>(
+    mut object: Map<String, Value>,
+    id: &mut [u8; 36],
+    build: impl FnOnce(&str, &str, &str, u64) -> T,
+) -> Result<T, Invalid> {
+    if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(Invalid::UnknownField(unknown.clone()));
+    }
+    let mut take = |name: &'static str| object.remove(name).ok_or(Invalid::MissingField(name));
+    let order_id = take("order_id")?;
+    let user = take("user")?;
+    let item = take("item")?;
+    let quantity = take("quantity")?;
+
+    let order_id = match &order_id {
+        Value::String(s) => uuid(s, id)?,
+        other => return Err(wrong_type("order_id", "a UUID string", other)),
+    };
+    let user = match &user {
+        Value::String(s) => text("user", s)?,
+        other => return Err(wrong_type("user", "a string", other)),
+    };
+    let item = match &item {
+        Value::String(s) => text("item", s)?,
+        other => return Err(wrong_type("item", "a string", other)),
+    };
+    let quantity = match &quantity {
+        Value::Number(n) => match n.as_u64() {
+            Some(q) => quantity_in_range(q)?,
+            None => {
+                return Err(Invalid::Field {
+                    field: "quantity",
+                    rule: format!("must be an integer from 1 to {MAX_QUANTITY}, got {n}"),
+                })
+            }
+        },
+        other => return Err(wrong_type("quantity", "an integer", other)),
+    };
+    Ok(build(order_id, user, item, quantity))
+}
+
+/// The canonical (lower-case hyphenated) spelling of `s`: `s` itself, or written into `buf`.
+fn uuid<'a>(s: &'a str, buf: &'a mut [u8; 36]) -> Result<&'a str, Invalid> {
     // Only the canonical hyphenated form: other spellings would give one order several keys.
     match Uuid::try_parse(s) {
         // Already canonical (the common case): keep it, formatting costs more than the parse.
-        Ok(_) if s.len() == 36 && !s.bytes().any(|b| b.is_ascii_uppercase()) => Ok(s.to_string()),
-        Ok(id) if s.len() == 36 => Ok(id.hyphenated().to_string()),
+        Ok(_) if s.len() == 36 && !s.bytes().any(|b| b.is_ascii_uppercase()) => Ok(s),
+        Ok(id) if s.len() == 36 => Ok(id.hyphenated().encode_lower(buf)),
         _ => Err(Invalid::Field {
             field: "order_id",
             rule: format!("must be a hyphenated UUID, got {}", quoted(s)),
@@ -330,7 +383,7 @@ fn uuid(s: &str) -> Result<String, Invalid> {
     }
 }
 
-fn text(field: &'static str, s: &str) -> Result<String, Invalid> {
+fn text<'a>(field: &'static str, s: &'a str) -> Result<&'a str, Invalid> {
     let trimmed = s.trim();
     let chars = trimmed.chars().count();
     if chars == 0 {
@@ -345,7 +398,7 @@ fn text(field: &'static str, s: &str) -> Result<String, Invalid> {
             rule: format!("must be at most {MAX_TEXT_CHARS} characters, got {chars}"),
         });
     }
-    Ok(trimmed.to_string())
+    Ok(trimmed)
 }
 
 fn quantity_in_range(q: u64) -> Result<u64, Invalid> {
@@ -676,5 +729,34 @@ mod tests {
     fn serialized_orders_parse_back_to_themselves() {
         let original = Order::new(Uuid::new_v4(), "carol", "lamp \u{1F4A1}", 99).unwrap();
         assert_eq!(Order::parse(original.to_json().as_bytes()), Ok(original));
+    }
+
+    #[test]
+    fn parsing_into_a_slot_gives_what_parse_gives_and_an_error_leaves_it() {
+        let upper = ID.to_uppercase();
+        let payloads = [
+            order(&format!(
+                r#""order_id":"{ID}","user":" bob ","item":"a long item name","quantity":7"#
+            )),
+            order(&format!(
+                r#""quantity":1,"item":"x","user":"y\u00e9","order_id":"{upper}""#
+            )),
+            order(&format!(
+                r#""order_id":"{ID}","user":"b","item":"c","quantity":1e0"#
+            )),
+        ];
+        let mut slot = None;
+        for payload in &payloads {
+            let expected = Order::parse(payload);
+            let got = Order::parse_into(payload, &mut slot).cloned();
+            assert_eq!(got, expected, "{}", String::from_utf8_lossy(payload));
+        }
+        let held = slot.clone();
+        assert!(held.is_some());
+        assert!(Order::parse_into(b"{}", &mut slot).is_err());
+        assert_eq!(slot, held);
+        let mut json = Vec::new();
+        held.as_ref().unwrap().write_json(&mut json);
+        assert_eq!(json, held.unwrap().to_json().into_bytes());
     }
 }

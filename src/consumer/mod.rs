@@ -33,6 +33,7 @@ use crate::client::{
 };
 use crate::config::{ConsumerConfig, Format, Start, MAX_FETCH_BYTES};
 use crate::error::{output_closed, secs, Error};
+use crate::order::Order;
 use crate::stats::{PartitionFigures, Progress, Reporter};
 
 /// Largest decompressed batch accepted: Kafka's batches are at most message.max.bytes.
@@ -101,6 +102,8 @@ fn consume(
             started_with: Vec::new(),
             partition_count: 0,
             metadata_checked: Instant::now(),
+            order: None,
+            line: Vec::new(),
         };
         consumer.run(human)
     })
@@ -162,6 +165,10 @@ struct Consumer<'a, 'c> {
     /// The topic's partition count at the last look, and when that was.
     partition_count: usize,
     metadata_checked: Instant,
+    /// The last valid order's strings, lent to the next one.
+    order: Option<Order>,
+    /// One order's output, written in one call.
+    line: Vec<u8>,
 }
 
 /// Why the poll loop ended early.
@@ -520,6 +527,7 @@ impl Consumer<'_, '_> {
             wait: config.fetch_wait,
             min_bytes: config.fetch_min_bytes,
             isolation: self.isolation(),
+            max_bytes: config.fetch_total_bytes,
             max_decompressed: MAX_DECOMPRESSED,
         };
         // The records stay in the fetch's buffers while they are read, dead letters sent and

@@ -1,11 +1,13 @@
 //! Reading one partition's records in offset order (the client drops control batches and
 //! aborted transactions): each validated and printed or dead-lettered.
 
-use std::io;
+use std::borrow::Cow;
+use std::io::{self, Write};
 
 use serde::Serialize;
 
 use super::{Consumer, Stop};
+use crate::base64;
 use crate::client::{Member, PartitionRecords, Step};
 use crate::config::Format;
 use crate::dead_letter::Envelope;
@@ -17,7 +19,7 @@ struct JsonRecord<'a> {
     topic: &'a str,
     partition: i32,
     offset: i64,
-    key: Option<String>,
+    key: Option<Cow<'a, str>>,
     key_encoding: Option<&'static str>,
     order: &'a Order,
 }
@@ -72,20 +74,25 @@ impl Consumer<'_, '_> {
     ) -> Result<Option<Stop>, Error> {
         let config = self.config;
         let topic = config.topic.as_str();
+        // One order slot, reused: a valid order costs no allocation.
+        let mut slot = self.order.take();
         let parsed = match value {
             None => Err("the record has no value (a tombstone)".to_string()),
-            Some(v) => Order::parse(v)
-                .and_then(|order| check_key(key, &order).map(|()| order))
+            Some(v) => Order::parse_into(v, &mut slot)
+                .and_then(|order| check_key(key, order).map(|()| order))
                 .map_err(|reason| reason.to_string()),
         };
         match parsed {
             Ok(order) => {
-                if let Err(e) = self.print(topic, partition, offset, key, &order) {
+                let printed = self.print(topic, partition, offset, key, order);
+                self.order = slot;
+                if let Err(e) = printed {
                     return self.output_failed(e);
                 }
                 self.summary.received += 1;
             }
             Err(reason) => {
+                self.order = slot;
                 self.summary.invalid += 1;
                 log::error!("{topic}/{partition} offset {offset}: invalid order: {reason}");
                 if let Some(dlq) = &config.dlq_topic {
@@ -104,6 +111,8 @@ impl Consumer<'_, '_> {
         Ok(None)
     }
 
+    /// Writes one order's lines into the reused line buffer, then to the output in one call
+    /// (the output is buffered and flushed once per fetch).
     fn print(
         &mut self,
         topic: &str,
@@ -113,13 +122,20 @@ impl Consumer<'_, '_> {
         order: &Order,
     ) -> io::Result<()> {
         crate::stats::clear_before_output();
+        let line = &mut self.line;
+        line.clear();
         match self.config.format {
             Format::Human => {
-                writeln!(self.out, "Received order: {}", order.to_json())?;
-                writeln!(self.out, "Partition: {partition}, Offset: {offset}")
+                line.extend_from_slice(b"Received order: ");
+                order.write_json(line);
+                writeln!(line, "\nPartition: {partition}, Offset: {offset}")?;
             }
             Format::Json => {
-                let (key, key_encoding) = crate::dead_letter::encode(key);
+                let (key, key_encoding) = match key.map(std::str::from_utf8) {
+                    None => (None, None),
+                    Some(Ok(text)) => (Some(Cow::Borrowed(text)), Some("text")),
+                    Some(Err(_)) => (key.map(|k| Cow::Owned(base64::encode(k))), Some("base64")),
+                };
                 let record = JsonRecord {
                     topic,
                     partition,
@@ -128,10 +144,11 @@ impl Consumer<'_, '_> {
                     key_encoding,
                     order,
                 };
-                let line = serde_json::to_string(&record).map_err(io::Error::other)?;
-                writeln!(self.out, "{line}")
+                serde_json::to_writer(&mut *line, &record).map_err(io::Error::other)?;
+                line.push(b'\n');
             }
         }
+        self.out.write_all(line)
     }
 
     /// A closed stdout ends the run quietly; any other write error is an error.
