@@ -6,6 +6,7 @@
 //! every order its own offset. A failed batch is retried with backoff on a fresh connection (so a
 //! retried order may be stored twice, never zero times); orders that still fail are listed.
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead, Write};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -13,13 +14,20 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::client::{compress, Client, Delivery, Outgoing, ProduceSettings, Refusal};
+use crate::client::{compress, Client, Delivery, Outgoing, ProduceSettings, Refusal, Sending};
 use crate::config::{Format, Input, ProducerConfig};
 use crate::error::{output_closed, secs, Error};
 use crate::exit_codes as exit;
 use crate::order::Order;
 use crate::partition;
 use crate::stats::{counter, gauge, Figures, Latencies, Progress, Reporter};
+
+/// Bytes of stdin read at a time: the size of a pipe's buffer, so that a full block means the
+/// writer has more.
+pub const INPUT_BLOCK: usize = 64 << 10;
+
+/// Waits for `--rate` up to this long leave the batches sent unacknowledged.
+const SHORT_WAIT: Duration = Duration::from_millis(5);
 
 /// What a run did, for the summary line and the exit code.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -141,7 +149,10 @@ fn connect_and_send(
         output_closed: false,
         summary,
         seen,
-        batch: Vec::with_capacity(config.batch_size.min(10_000)),
+        batch: Batch::default(),
+        in_flight: VecDeque::new(),
+        free: Vec::new(),
+        spare: Vec::new(),
         rate_start: None,
         queued: 0,
     };
@@ -150,6 +161,15 @@ fn connect_and_send(
         producer.report();
     }
     result
+}
+
+/// Orders sent in one produce call, with their JSON end to end and where each one is.
+#[derive(Default)]
+struct Batch {
+    orders: Vec<Order>,
+    values: Vec<u8>,
+    spans: Vec<std::ops::Range<usize>>,
+    sent_at: Option<Instant>,
 }
 
 struct Producer<'a, 'c> {
@@ -162,7 +182,14 @@ struct Producer<'a, 'c> {
     output_closed: bool,
     summary: &'a mut Summary,
     seen: &'a mut Seen,
-    batch: Vec<Order>,
+    /// The batch being filled.
+    batch: Batch,
+    /// Batches sent and not yet acknowledged, oldest first.
+    in_flight: VecDeque<(Batch, Sending)>,
+    /// Settled batches, their buffers kept for the next ones.
+    free: Vec<Batch>,
+    /// Orders of settled batches, whose strings the next lines' orders reuse.
+    spare: Vec<Order>,
     /// When the first order was queued: `--rate` counts from there, not from start-up.
     rate_start: Option<Instant>,
     queued: u64,
@@ -194,41 +221,85 @@ impl Producer<'_, '_> {
         self.flush()
     }
 
+    /// Reads stdin a block at a time (up to [`INPUT_BLOCK`] bytes). A block shorter than that
+    /// means the writer paused (a pipe ran dry, a line typed at a terminal): what was read is
+    /// sent and acknowledged before the next read waits, so no order waits for the next one.
     fn send_lines(&mut self, stdin: &mut dyn BufRead) -> Result<(), Error> {
-        let mut line = Vec::new();
+        let mut carry = Vec::new();
         let mut number = 0u64;
         loop {
-            line.clear();
-            let read = stdin.read_until(b'\n', &mut line).map_err(|e| Error::Io {
-                what: format!("reading standard input after line {number}"),
-                source: e,
-            })?;
-            if read == 0 {
+            let block = match stdin.fill_buf() {
+                Ok(block) => block,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.flush()?;
+                    return Err(Error::Io {
+                        what: format!("reading standard input after line {number}"),
+                        source: e,
+                    });
+                }
+            };
+            if block.is_empty() {
+                if !carry.is_empty() {
+                    number += 1;
+                    self.take_line(&carry, number)?;
+                }
                 return Ok(());
             }
-            number += 1;
-            let payload = trim_line_end(&line);
-            if payload.iter().all(u8::is_ascii_whitespace) {
-                continue;
+            let read = block.len();
+            let mut rest = block;
+            while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+                let (line, tail) = rest.split_at(end + 1);
+                rest = tail;
+                number += 1;
+                if carry.is_empty() {
+                    self.take_line(line, number)?;
+                } else {
+                    carry.extend_from_slice(line);
+                    self.take_line(&carry, number)?;
+                    carry.clear();
+                }
             }
-            match Order::parse(payload) {
-                Ok(order) => {
-                    if let Err(e) = self.push(order) {
-                        log::error!("stopped early: input after line {number} was not read");
-                        return Err(e);
-                    }
+            carry.extend_from_slice(rest);
+            stdin.consume(read);
+            if read < INPUT_BLOCK {
+                self.flush()?;
+            }
+        }
+    }
+
+    /// One line of input: queued when it is an order, counted and reported when not.
+    fn take_line(&mut self, line: &[u8], number: u64) -> Result<(), Error> {
+        let payload = trim_line_end(line);
+        if payload.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        // An order of a sent batch lends its strings: no allocation per line.
+        let mut slot = self.spare.pop();
+        match Order::parse_into(payload, &mut slot).map(|_| ()) {
+            Ok(()) => {
+                let pushed = match slot {
+                    Some(order) => self.push(order),
+                    None => Ok(()),
+                };
+                if let Err(e) = pushed {
+                    log::error!("stopped early: input after line {number} was not read");
+                    return Err(e);
                 }
-                Err(reason) => {
-                    self.summary.invalid += 1;
-                    if self.config.strict {
-                        self.flush()?;
-                        return Err(Error::InvalidInput {
-                            line: number,
-                            reason: reason.to_string(),
-                        });
-                    }
-                    log::error!("line {number}: {reason}; skipped");
+                Ok(())
+            }
+            Err(reason) => {
+                self.spare.extend(slot);
+                self.summary.invalid += 1;
+                if self.config.strict {
+                    self.flush()?;
+                    return Err(Error::InvalidInput {
+                        line: number,
+                        reason: reason.to_string(),
+                    });
                 }
+                log::error!("line {number}: {reason}; skipped");
+                Ok(())
             }
         }
     }
@@ -244,49 +315,93 @@ impl Producer<'_, '_> {
             let due = start + Duration::from_secs_f64(self.queued as f64 / rate);
             let now = Instant::now();
             if due > now {
-                self.flush()?;
+                // A short wait keeps the batches on their way; a longer one settles them first,
+                // so that each delivery is reported when it happens.
+                if due - now > SHORT_WAIT {
+                    self.flush()?;
+                } else {
+                    self.send()?;
+                }
                 self.client.sleep(due - now)?;
             }
         }
         self.queued += 1;
-        self.batch.push(order);
-        if self.batch.len() >= self.config.batch_size {
-            self.flush()?;
+        let batch = &mut self.batch;
+        let start = batch.values.len();
+        order.write_json(&mut batch.values);
+        batch.spans.push(start..batch.values.len());
+        batch.orders.push(order);
+        // A record is its value, its key (the order id) and about ten bytes of framing: the
+        // batch stays within `batch.size` as the broker counts it.
+        let bytes = batch.values.len() + batch.orders.len() * (36 + 10);
+        if batch.orders.len() >= self.config.batch_size || bytes >= self.config.batch_bytes {
+            self.send()?;
         }
         Ok(())
     }
 
-    /// Sends the queued batch (retried under the client's policy) and reports every order.
-    fn flush(&mut self) -> Result<(), Error> {
-        if self.batch.is_empty() {
+    /// Sends the queued batch without waiting, once at most `max_in_flight` others are on
+    /// their way: the oldest is waited for first.
+    fn send(&mut self) -> Result<(), Error> {
+        if self.batch.orders.is_empty() {
             return Ok(());
         }
-        let orders = std::mem::take(&mut self.batch);
-        let jsons: Vec<String> = orders.iter().map(Order::to_json).collect();
-        let outgoing: Vec<Outgoing<'_>> = orders
+        while self.in_flight.len() >= self.config.max_in_flight {
+            self.complete_oldest()?;
+        }
+        let mut batch = std::mem::replace(&mut self.batch, self.free.pop().unwrap_or_default());
+        let outgoing: Vec<Outgoing<'_>> = batch
+            .orders
             .iter()
-            .zip(&jsons)
-            .map(|(o, json)| Outgoing {
+            .zip(&batch.spans)
+            .map(|(o, span)| Outgoing {
                 partition: partition::for_key(o.order_id().as_bytes(), self.partitions),
                 key: Some(o.order_id().as_bytes()),
-                value: Some(json.as_bytes()),
+                value: Some(&batch.values[span.clone()]),
             })
             .collect();
-        let sent_at = Instant::now();
-        let (results, ended) = self
+        batch.sent_at = Some(Instant::now());
+        let sending = self
             .client
-            .produce(&self.config.topic, &outgoing, &self.settings);
-        self.seen.latencies.record(sent_at.elapsed());
+            .send(&self.config.topic, &outgoing, &self.settings);
         self.seen.attempted += outgoing.len() as u64;
-        self.seen.bytes += jsons.iter().map(|j| j.len() as u64).sum::<u64>();
+        self.seen.bytes += batch.values.len() as u64;
         let mut partitions: Vec<i32> = outgoing.iter().map(|o| o.partition).collect();
         partitions.sort_unstable();
         partitions.dedup();
         self.seen.batches += partitions.len() as u64;
         drop(outgoing);
-        self.deliveries(&orders, &jsons, results)?;
-        self.batch = orders;
-        self.batch.clear();
+        self.in_flight.push_back((batch, sending));
+        Ok(())
+    }
+
+    /// Sends the queued batch and waits until every batch sent is settled and reported.
+    fn flush(&mut self) -> Result<(), Error> {
+        self.send()?;
+        while !self.in_flight.is_empty() {
+            self.complete_oldest()?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest batch on its way (retried under the client's policy) and reports
+    /// every order of it.
+    fn complete_oldest(&mut self) -> Result<(), Error> {
+        let Some((mut batch, sending)) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        let (results, ended) = self
+            .client
+            .complete(&self.config.topic, sending, &self.settings);
+        if let Some(at) = batch.sent_at {
+            self.seen.latencies.record(at.elapsed());
+        }
+        let delivered = self.deliveries(&batch, results);
+        self.spare.append(&mut batch.orders);
+        batch.values.clear();
+        batch.spans.clear();
+        self.free.push(batch);
+        delivered?;
         if self.seen.reporter.as_mut().is_some_and(Reporter::due) {
             self.report();
         }
@@ -294,7 +409,16 @@ impl Producer<'_, '_> {
             self.draw_progress();
         }
         match ended {
-            Some(e) => Err(e),
+            // The batches behind it are waited for, so that each is reported before the end.
+            Some(e) => {
+                while let Some((batch, sending)) = self.in_flight.pop_front() {
+                    let (results, _) =
+                        self.client
+                            .complete(&self.config.topic, sending, &self.settings);
+                    self.deliveries(&batch, results)?;
+                }
+                Err(e)
+            }
             None => Ok(()),
         }
     }
@@ -366,14 +490,15 @@ impl Producer<'_, '_> {
 
     fn deliveries(
         &mut self,
-        orders: &[Order],
-        jsons: &[String],
+        batch: &Batch,
         results: Vec<Result<Delivery, Refusal>>,
     ) -> Result<(), Error> {
+        let (orders, values, spans) = (&batch.orders, &batch.values, &batch.spans);
         let topic = &self.config.topic;
         let mut output = Ok(());
         crate::stats::clear_before_output();
-        for ((order, json), result) in orders.iter().zip(jsons).zip(results) {
+        for ((order, span), result) in orders.iter().zip(spans).zip(results) {
+            let json = &values[span.clone()];
             match result {
                 Ok(delivery) => {
                     self.summary.sent += 1;
@@ -413,17 +538,19 @@ fn write_delivery(
     out: &mut dyn Write,
     format: Format,
     topic: &str,
-    json: &str,
+    json: &[u8],
     order: &Order,
     delivery: &Delivery,
 ) -> io::Result<()> {
     match format {
         Format::Human => {
             // With acks=0 there is no offset: nothing says the broker stored the order.
-            match delivery.offset {
-                Some(_) => writeln!(out, "Message delivered: {json}")?,
-                None => writeln!(out, "Message sent, not acknowledged (acks=0): {json}")?,
-            }
+            out.write_all(match delivery.offset {
+                Some(_) => b"Message delivered: ",
+                None => b"Message sent, not acknowledged (acks=0): ",
+            })?;
+            out.write_all(json)?;
+            out.write_all(b"\n")?;
             match delivery.offset {
                 Some(offset) => writeln!(
                     out,
@@ -444,8 +571,8 @@ fn write_delivery(
                 offset: delivery.offset,
                 order_id: order.order_id(),
             };
-            let line = serde_json::to_string(&line).map_err(io::Error::other)?;
-            writeln!(out, "{line}")
+            serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+            out.write_all(b"\n")
         }
     }
 }

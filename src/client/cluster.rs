@@ -43,6 +43,8 @@ pub struct Client<'a> {
     /// The group and node id of the last coordinator found.
     pub(super) coordinator: Option<(String, i32)>,
     pub(super) idempotence: Option<super::produce::Idempotence>,
+    /// Produce requests sent ahead of their answers.
+    pub(super) pipeline: super::pipeline::Pipeline,
     /// Consecutive failed fetches per partition, for the retry policy.
     pub(super) fetch_failures: HashMap<i32, u32>,
     /// Attempts repeated after a failure, for `--stats`.
@@ -71,6 +73,7 @@ impl<'a> Client<'a> {
             stale: true,
             coordinator: None,
             idempotence: None,
+            pipeline: Default::default(),
             fetch_failures: HashMap::new(),
             retries: std::cell::Cell::new(0),
             creating: std::cell::Cell::new(false),
@@ -94,6 +97,7 @@ impl<'a> Client<'a> {
             stale: false,
             coordinator: self.coordinator.clone(),
             idempotence: None,
+            pipeline: Default::default(),
             fetch_failures: HashMap::new(),
             retries: std::cell::Cell::new(0),
             creating: std::cell::Cell::new(false),
@@ -287,6 +291,19 @@ impl<'a> Client<'a> {
         let addr = conn.addr.clone();
         let body = conn.call(api, &request, version, wait, stop)?;
         parse(body, version).map_err(|e| garbled(&addr, api, e))
+    }
+
+    /// The open connection to `node` if it is still connection `serial`: an answer awaited on a
+    /// connection that has been replaced since will never come.
+    pub(super) fn same_conn(&mut self, node: i32, serial: u64) -> Option<&mut Conn> {
+        self.conns.get_mut(&node).filter(|c| c.serial == serial)
+    }
+
+    /// Forgets every broker connection (not the metadata one): answers awaited on them are
+    /// given up.
+    pub(super) fn drop_nodes(&mut self) {
+        self.conns.clear();
+        self.stale = true;
     }
 
     /// Forgets the connection to `node` after it failed.

@@ -75,7 +75,13 @@ pub struct Conn {
     /// Until the connection is handed out: when the handshake must be over, and which timeout
     /// set that, for messages.
     handshake: Option<(Instant, &'static str, Duration)>,
+    /// Which connection this is, of the process's: an answer awaited on a connection is only
+    /// read from that very one.
+    pub serial: u64,
 }
+
+/// Connections opened so far, for [`Conn::serial`].
+static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Conn {
     /// Connects to `addr` (host:port), runs the TLS handshake when the listener wants TLS, asks
@@ -138,6 +144,7 @@ impl Conn {
             logged_in: false,
             expires: None,
             handshake: Some(handshake),
+            serial: OPENED.fetch_add(1, Ordering::Relaxed),
         };
         conn.api_versions(stop)?;
         if let Some(login) = &options.security.sasl {
@@ -331,6 +338,29 @@ impl Conn {
         stop: &AtomicBool,
     ) -> Result<&[u8], Failure> {
         let correlation = self.send(api, request, version)?;
+        self.answer(api, version, correlation, wait, stop)
+    }
+
+    /// Sends `request` without waiting: its answer is read later with [`Conn::answer`], in the
+    /// order the requests went out (Kafka answers a connection's requests in order).
+    pub fn start<R: Request>(
+        &mut self,
+        api: ApiKey,
+        request: &R,
+        version: i16,
+    ) -> Result<i32, Failure> {
+        self.send(api, request, version)
+    }
+
+    /// Reads the answer to request `correlation`, sent by [`Conn::start`] or [`Conn::call`].
+    pub fn answer(
+        &mut self,
+        api: ApiKey,
+        version: i16,
+        correlation: i32,
+        wait: Duration,
+        stop: &AtomicBool,
+    ) -> Result<&[u8], Failure> {
         let deadline = match self.handshake {
             Some((until, _, _)) => until,
             None => Instant::now() + self.request_timeout + wait,

@@ -72,6 +72,8 @@ pub struct FetchSettings {
     pub wait: Duration,
     pub min_bytes: i32,
     pub isolation: Isolation,
+    /// Bytes a broker may answer in all, over every partition (`fetch.max.bytes`).
+    pub max_bytes: i32,
     /// Largest decompressed size of one batch's records; a larger batch is an error.
     pub max_decompressed: usize,
 }
@@ -341,7 +343,10 @@ impl Client<'_> {
         let request = FetchRequest {
             max_wait_ms: settings.wait.as_millis().min(i32::MAX as u128) as i32,
             min_bytes: settings.min_bytes,
-            max_bytes: total.min(limit as i64 - 65536).max(1) as i32,
+            max_bytes: total
+                .min(i64::from(settings.max_bytes))
+                .min(limit as i64 - 65536)
+                .max(1) as i32,
             isolation_level: settings.isolation.level(),
             topic,
             partitions: parts

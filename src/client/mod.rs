@@ -19,6 +19,7 @@ mod fetch;
 mod group;
 mod heartbeat;
 mod membership;
+mod pipeline;
 mod produce;
 mod records;
 mod request;
@@ -39,6 +40,7 @@ pub use fetch::{
 pub use heartbeat::Beat;
 pub use heartbeat::GroupSettings;
 pub use membership::{Heartbeat, Member};
+pub use pipeline::Sending;
 pub use produce::{Acks, Delivery, Outgoing, ProduceSettings, Refusal, RefusalKind};
 pub use records::{compress, uncompressed_only, Compression, Compressor};
 pub use sasl::Mechanism;

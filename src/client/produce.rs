@@ -70,7 +70,8 @@ pub struct Delivery {
 pub(super) struct Idempotence {
     id: i64,
     epoch: i16,
-    next: HashMap<(String, i32), i32>,
+    /// By topic, then partition: found without allocating a key.
+    next: HashMap<String, HashMap<i32, i32>>,
 }
 
 /// Why the broker refused a record (or it was not sent): its kind, and the cause in words.
@@ -122,11 +123,35 @@ impl std::fmt::Display for Refusal {
 /// ended it early (retries ran out, or a stop request), if one did.
 pub type Produced = (Vec<Result<Delivery, Refusal>>, Option<Error>);
 
-struct Pending {
-    partition: i32,
+/// Every one of `count` records refused by `e`, which ended the call.
+pub(super) fn failed(count: usize, e: Error) -> Produced {
+    (vec![Err(Refusal::other(&e)); count], Some(e))
+}
+
+/// The results of a call that settled every record, or ended early with `ended`.
+pub(super) fn settled(
+    results: Vec<Option<Result<Delivery, Refusal>>>,
+    ended: Option<Error>,
+) -> Produced {
+    let why = match &ended {
+        Some(e) => Refusal::other(e),
+        None => Refusal {
+            kind: RefusalKind::Other,
+            cause: "not sent".into(),
+        },
+    };
+    let results = results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(why.clone())))
+        .collect();
+    (results, ended)
+}
+
+pub(super) struct Pending {
+    pub(super) partition: i32,
     /// Indices into the caller's records, in order.
-    records: Vec<usize>,
-    batch: Vec<u8>,
+    pub(super) records: Vec<usize>,
+    pub(super) batch: Vec<u8>,
 }
 
 impl Client<'_> {
@@ -189,21 +214,41 @@ impl Client<'_> {
         records: &[Outgoing<'_>],
         settings: &ProduceSettings,
     ) -> Produced {
-        let mut results: Vec<Option<Result<Delivery, Refusal>>> = vec![None; records.len()];
+        let pending = match self.prepare(topic, records, settings) {
+            Ok(p) => p,
+            Err(e) => return failed(records.len(), e),
+        };
+        let mut results = vec![None; records.len()];
+        let ended = self.deliver(topic, pending, &mut results, settings, false);
+        settled(results, ended)
+    }
+
+    /// Gets a producer id when the first idempotent batch needs one, and encodes the batches.
+    pub(super) fn prepare(
+        &mut self,
+        topic: &str,
+        records: &[Outgoing<'_>],
+        settings: &ProduceSettings,
+    ) -> Result<Vec<Pending>, Error> {
         let idempotent = settings.idempotent && settings.acks == Acks::All;
         if idempotent && self.idempotence.is_none() {
-            if let Err(e) = self.init_producer_id(topic) {
-                let cause = Refusal::other(&e);
-                return (vec![Err(cause); records.len()], Some(e));
-            }
+            self.init_producer_id(topic)?;
         }
-        let mut pending = match self.batches(topic, records, settings, idempotent) {
-            Ok(p) => p,
-            Err(e) => {
-                let cause = Refusal::other(&e);
-                return (vec![Err(cause); records.len()], Some(e));
-            }
-        };
+        self.batches(topic, records, settings, idempotent)
+    }
+
+    /// Sends `pending` and waits for the answers, retrying under the one policy, until every
+    /// batch is settled in `results`; returns the error that ended it early, if one did.
+    /// `resent`: the batches went out behind others that are being sent again, so an
+    /// out-of-order sequence is the broker waiting for those, not a lost sequence.
+    pub(super) fn deliver(
+        &mut self,
+        topic: &str,
+        mut pending: Vec<Pending>,
+        results: &mut [Option<Result<Delivery, Refusal>>],
+        settings: &ProduceSettings,
+        resent: bool,
+    ) -> Option<Error> {
         let attempts = self.options.retry.attempts;
         let mut ended = None;
         for attempt in 1..=attempts {
@@ -231,52 +276,14 @@ impl Client<'_> {
                     Ok(answers) => {
                         for p in parts {
                             let answer = answers.iter().find(|a| a.0 == p.partition);
-                            match answer.map(|a| (a.1, a.2)) {
-                                Some((codes::NONE, base))
-                                | Some((codes::DUPLICATE_SEQUENCE, base)) => {
-                                    for (i, &r) in p.records.iter().enumerate() {
-                                        results[r] = Some(Ok(Delivery {
-                                            partition: p.partition,
-                                            offset: (settings.acks != Acks::None && base >= 0)
-                                                .then_some(base + i as i64),
-                                        }));
-                                    }
-                                }
-                                Some((e, _)) if codes::retriable(e) => {
-                                    cause =
-                                        format!("{topic}/{}: {}", p.partition, codes::describe(e));
-                                    pending.push(p);
-                                }
-                                Some((e, _)) => {
-                                    if matches!(
-                                        e,
-                                        codes::OUT_OF_ORDER_SEQUENCE
-                                            | codes::UNKNOWN_PRODUCER_ID
-                                            | codes::INVALID_PRODUCER_EPOCH
-                                    ) {
-                                        // A new producer id restarts every sequence.
-                                        self.idempotence = None;
-                                    }
-                                    let why = Refusal {
-                                        kind: RefusalKind::of(e),
-                                        cause: format!(
-                                            "{topic}/{}: {}",
-                                            p.partition,
-                                            codes::describe_for(
-                                                e,
-                                                "write",
-                                                &format!("topic '{topic}'")
-                                            )
-                                        ),
-                                    };
-                                    for &r in &p.records {
-                                        results[r] = Some(Err(why.clone()));
-                                    }
-                                }
-                                None => {
-                                    cause = format!("no answer for {topic}/{}", p.partition);
-                                    pending.push(p);
-                                }
+                            let retry = match answer {
+                                Some(&(_, code, base)) => self
+                                    .settle_batch(topic, &p, code, base, settings, results, resent),
+                                None => Some(format!("no answer for {topic}/{}", p.partition)),
+                            };
+                            if let Some(why) = retry {
+                                cause = why;
+                                pending.push(p);
                             }
                         }
                     }
@@ -329,11 +336,60 @@ impl Client<'_> {
                 results[r] = Some(Err(why.clone()));
             }
         }
-        let results = results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(why.clone())))
-            .collect();
-        (results, ended)
+        ended
+    }
+
+    /// Settles one partition's batch by the broker's answer: delivered or refused in `results`,
+    /// or the cause when it is to be sent again.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn settle_batch(
+        &mut self,
+        topic: &str,
+        p: &Pending,
+        code: i16,
+        base: i64,
+        settings: &ProduceSettings,
+        results: &mut [Option<Result<Delivery, Refusal>>],
+        resent: bool,
+    ) -> Option<String> {
+        match code {
+            codes::NONE | codes::DUPLICATE_SEQUENCE => {
+                for (i, &r) in p.records.iter().enumerate() {
+                    results[r] = Some(Ok(Delivery {
+                        partition: p.partition,
+                        offset: (settings.acks != Acks::None && base >= 0)
+                            .then_some(base + i as i64),
+                    }));
+                }
+                None
+            }
+            e if codes::retriable(e) || (resent && e == codes::OUT_OF_ORDER_SEQUENCE) => {
+                Some(format!("{topic}/{}: {}", p.partition, codes::describe(e)))
+            }
+            e => {
+                if matches!(
+                    e,
+                    codes::OUT_OF_ORDER_SEQUENCE
+                        | codes::UNKNOWN_PRODUCER_ID
+                        | codes::INVALID_PRODUCER_EPOCH
+                ) {
+                    // A new producer id restarts every sequence.
+                    self.idempotence = None;
+                }
+                let why = Refusal {
+                    kind: RefusalKind::of(e),
+                    cause: format!(
+                        "{topic}/{}: {}",
+                        p.partition,
+                        codes::describe_for(e, "write", &format!("topic '{topic}'"))
+                    ),
+                };
+                for &r in &p.records {
+                    results[r] = Some(Err(why.clone()));
+                }
+                None
+            }
+        }
     }
 
     /// Encodes one batch per partition, assigning sequence numbers when idempotent.
@@ -346,7 +402,10 @@ impl Client<'_> {
     ) -> Result<Vec<Pending>, Error> {
         let mut by_partition: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
         for (i, r) in records.iter().enumerate() {
-            by_partition.entry(r.partition).or_default().push(i);
+            by_partition
+                .entry(r.partition)
+                .or_insert_with(|| Vec::with_capacity(records.len()))
+                .push(i);
         }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -356,9 +415,14 @@ impl Client<'_> {
         for (partition, indices) in by_partition {
             let ids = match (&mut self.idempotence, idempotent) {
                 (Some(state), true) => {
+                    if !state.next.contains_key(topic) {
+                        state.next.insert(topic.to_string(), HashMap::new());
+                    }
                     let next = state
                         .next
-                        .entry((topic.to_string(), partition))
+                        .get_mut(topic)
+                        .expect("inserted above")
+                        .entry(partition)
                         .or_insert(0);
                     let base_sequence = *next;
                     // Sequences wrap to 0 after i32::MAX, as the broker expects.
@@ -412,18 +476,7 @@ impl Client<'_> {
         let stop = self.stop;
         let conn = self.node(node)?;
         let version = conn.version(ApiKey::Produce, PRODUCE)?;
-        let request = ProduceRequest {
-            acks: settings.acks.code(),
-            timeout_ms: settings.ack_timeout.as_millis().min(i32::MAX as u128) as i32,
-            topic,
-            partitions: parts
-                .iter()
-                .map(|p| ProducePartition {
-                    index: p.partition,
-                    records: &p.batch,
-                })
-                .collect(),
-        };
+        let request = produce_request(topic, parts, settings);
         if settings.acks == Acks::None {
             conn.send_only(ApiKey::Produce, &request, version)?;
             return Ok(parts
@@ -440,6 +493,26 @@ impl Client<'_> {
             stop,
         )?;
         parse_produce(body, version).map_err(|e| garbled(&addr, ApiKey::Produce, e))
+    }
+}
+
+/// One request carrying `parts`' batches.
+pub(super) fn produce_request<'r>(
+    topic: &'r str,
+    parts: &'r [Pending],
+    settings: &ProduceSettings,
+) -> ProduceRequest<'r> {
+    ProduceRequest {
+        acks: settings.acks.code(),
+        timeout_ms: settings.ack_timeout.as_millis().min(i32::MAX as u128) as i32,
+        topic,
+        partitions: parts
+            .iter()
+            .map(|p| ProducePartition {
+                index: p.partition,
+                records: &p.batch,
+            })
+            .collect(),
     }
 }
 

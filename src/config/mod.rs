@@ -135,6 +135,10 @@ pub struct ProducerConfig {
     pub compression: Compression,
     /// Orders per produce request (1 to 100000).
     pub batch_size: usize,
+    /// Bytes of order JSON per produce request, at most (`batch.size`).
+    pub batch_bytes: usize,
+    /// Produce requests sent ahead of their answers (`max.in.flight.requests.per.connection`).
+    pub max_in_flight: usize,
     /// Orders per second; `None` is as fast as the broker takes them.
     pub rate: Option<f64>,
     pub format: Format,
@@ -188,6 +192,8 @@ pub struct ConsumerConfig {
     pub fetch_wait: Duration,
     pub fetch_min_bytes: i32,
     pub fetch_max_bytes: i32,
+    /// Bytes per fetch over every partition (`fetch.max.bytes`).
+    pub fetch_total_bytes: i32,
     /// `None` with `--no-dlq`; never the topic itself.
     pub dlq_topic: Option<String>,
     /// How long the broker may wait for replicas of a dead letter (acks=all).
@@ -238,6 +244,8 @@ pub fn producer(
         ack_timeout: required(r.secs(&ACK_TIMEOUT)?),
         compression: r.chosen(&COMPRESSION, compression)?,
         batch_size: required(r.int(&BATCH_SIZE)?),
+        batch_bytes: required(r.int(&BATCH_BYTES)?),
+        max_in_flight: required(r.int(&MAX_IN_FLIGHT)?),
         rate: r.decimal(&RATE)?,
         format: r.chosen(&PRODUCER_FORMAT, format)?,
         quiet: r.switch(&QUIET),
@@ -325,6 +333,7 @@ pub fn consumer(
         fetch_wait,
         fetch_min_bytes: required(r.int(&FETCH_MIN_BYTES)?),
         fetch_max_bytes: required(r.int(&FETCH_MAX_BYTES)?),
+        fetch_total_bytes: required(r.int(&FETCH_TOTAL_BYTES)?),
         dlq_topic,
         dlq_ack_timeout: required(r.secs(&DLQ_ACK_TIMEOUT)?),
         isolation: r.chosen(&ISOLATION, isolation)?,

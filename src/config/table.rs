@@ -475,8 +475,24 @@ pub const COMPRESSION: Setting = flag("compression")
 pub const BATCH_SIZE: Setting = flag("batch-size")
     .value("N", Rule::int(1, 100_000))
     .env("KAFKA_BATCH_SIZE")
-    .default("500")
-    .help("orders per produce request");
+    .default("10000")
+    .help("orders per produce request, at most");
+
+pub const BATCH_BYTES: Setting = flag("batch-bytes")
+    .value("BYTES", Rule::int(1024, 16 << 20))
+    .env("KAFKA_BATCH_BYTES")
+    .property("batch.size")
+    .default("131072")
+    .help("bytes per produce request's batch, at most (Java's default is 16384 per partition)");
+
+pub const MAX_IN_FLIGHT: Setting = flag("max-in-flight")
+    .value("N", Rule::int(1, 5))
+    .env("KAFKA_MAX_IN_FLIGHT")
+    .property("max.in.flight.requests.per.connection")
+    .default("5")
+    .help(
+        "produce requests sent before the first is acknowledged (5 at most, as idempotence allows)",
+    );
 
 pub const RATE: Setting = flag("rate")
     .value("N", Rule::decimal(0.001, 1_000_000.0))
@@ -618,8 +634,16 @@ pub const FETCH_MIN_BYTES: Setting = flag("fetch-min-bytes")
 pub const FETCH_MAX_BYTES: Setting = flag("fetch-max-bytes")
     .value("N", Rule::int(1024, MAX_FETCH_BYTES))
     .env("KAFKA_FETCH_MAX_BYTES")
+    .property("max.partition.fetch.bytes")
     .default("1048576")
     .help("bytes per partition and fetch, grown for a larger record");
+
+pub const FETCH_TOTAL_BYTES: Setting = flag("fetch-total-bytes")
+    .value("N", Rule::int(1024, MAX_FETCH_BYTES))
+    .env("KAFKA_FETCH_TOTAL_BYTES")
+    .property("fetch.max.bytes")
+    .default("52428800")
+    .help("bytes per fetch over every partition");
 
 pub const METADATA_MAX_AGE: Setting = flag("metadata-max-age")
     .value("SECS", Rule::decimal(1.0, 86_400.0))
@@ -652,6 +676,8 @@ pub const PRODUCER: &[Section] = &[
             ACK_TIMEOUT,
             COMPRESSION,
             BATCH_SIZE,
+            BATCH_BYTES,
+            MAX_IN_FLIGHT,
             RATE,
         ],
     },
@@ -700,6 +726,7 @@ pub const CONSUMER: &[Section] = &[
             FETCH_WAIT_MS,
             FETCH_MIN_BYTES,
             FETCH_MAX_BYTES,
+            FETCH_TOTAL_BYTES,
             METADATA_MAX_AGE,
         ],
     },

@@ -96,7 +96,9 @@ fn producer_defaults_send_one_demo_order_to_localhost() {
             idempotence: true,
             ack_timeout: Duration::from_secs(10),
             compression: Compression::None,
-            batch_size: 500,
+            batch_size: 10_000,
+            batch_bytes: 131_072,
+            max_in_flight: 5,
             rate: None,
             format: Format::Human,
             quiet: false,
@@ -164,6 +166,7 @@ fn consumer_defaults_read_orders_through_the_group() {
             fetch_wait: Duration::from_millis(500),
             fetch_min_bytes: 1,
             fetch_max_bytes: 1_048_576,
+            fetch_total_bytes: 52_428_800,
             dlq_topic: Some("orders.dlq".into()),
             dlq_ack_timeout: Duration::from_secs(30),
             isolation: Isolation::ReadCommitted,
@@ -181,9 +184,9 @@ fn consumer_defaults_read_orders_through_the_group() {
 #[test]
 fn a_flag_beats_its_variable_which_beats_the_default_and_empty_is_unset() {
     let batch = |line: &str, vars: &[(&str, &str)]| producer_ok(line, vars).batch_size;
-    assert_eq!(batch("", &[]), 500);
+    assert_eq!(batch("", &[]), 10_000);
     assert_eq!(batch("", &[("KAFKA_BATCH_SIZE", "7")]), 7);
-    assert_eq!(batch("", &[("KAFKA_BATCH_SIZE", "")]), 500);
+    assert_eq!(batch("", &[("KAFKA_BATCH_SIZE", "")]), 10_000);
     assert_eq!(batch("--batch-size 9", &[("KAFKA_BATCH_SIZE", "7")]), 9);
     // The last flag wins.
     assert_eq!(batch("--batch-size 9 --batch-size 3", &[]), 3);

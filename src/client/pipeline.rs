@@ -1,0 +1,195 @@
+//! Produce requests in flight: a call is sent at once and its answer read later, so the broker
+//! stores one batch while the caller reads and encodes the next (`max.in.flight.requests.per.
+//! connection`, up to 5 with idempotence, as in the Java client). Kafka answers a connection's
+//! requests in order, and the caller completes its calls in the order it sent them.
+//!
+//! Only the happy path runs ahead. An answer that is not a delivery, or a connection lost
+//! meanwhile, puts that call's batches through [`Client::deliver`], the one retry loop, with the
+//! very same bytes and sequence numbers. The calls sent behind it then meet an out-of-order
+//! sequence (the broker waits for the batches sent again) or a lost connection, and are sent
+//! again in their turn: the broker stores each batch once and in sequence order, as the Java
+//! client's in-order retries do.
+
+use super::conn::garbled;
+use super::produce::{failed, produce_request, settled, Pending, Produced, PRODUCE};
+use super::request::ApiKey;
+use super::{Acks, Client, Failure, Outgoing, ProduceSettings};
+
+/// The client's count of calls sent, and the last call in flight when a retry began.
+#[derive(Debug, Default)]
+pub(super) struct Pipeline {
+    sent: u64,
+    resend_upto: u64,
+}
+
+/// A produce call on its way: what went out and what could not, until [`Client::complete`].
+pub struct Sending {
+    ticket: u64,
+    count: usize,
+    requests: Vec<Request>,
+    /// Batches that could not be sent (no leader known, no connection): sent by the retry loop.
+    unsent: Vec<Pending>,
+    /// Settled without an answer to wait for (acks=0, or a failure before anything went out).
+    done: Option<Produced>,
+}
+
+/// One request on one connection, its answer not read yet.
+struct Request {
+    node: i32,
+    serial: u64,
+    correlation: i32,
+    version: i16,
+    parts: Vec<Pending>,
+}
+
+impl Client<'_> {
+    /// Sends `records` to `topic` like [`Client::produce`], without waiting for the answers.
+    /// Every call must be completed, in the order of the calls.
+    pub fn send(
+        &mut self,
+        topic: &str,
+        records: &[Outgoing<'_>],
+        settings: &ProduceSettings,
+    ) -> Sending {
+        self.pipeline.sent += 1;
+        let mut sending = Sending {
+            ticket: self.pipeline.sent,
+            count: records.len(),
+            requests: Vec::new(),
+            unsent: Vec::new(),
+            done: None,
+        };
+        if settings.acks == Acks::None {
+            sending.done = Some(self.produce(topic, records, settings));
+            return sending;
+        }
+        let pending = match self.prepare(topic, records, settings) {
+            Ok(p) => p,
+            Err(e) => {
+                sending.done = Some(failed(records.len(), e));
+                return sending;
+            }
+        };
+        let mut by_node: Vec<(i32, Vec<Pending>)> = Vec::new();
+        for p in pending {
+            match self.leader(topic, p.partition) {
+                Ok(node) => match by_node.iter_mut().find(|(n, _)| *n == node) {
+                    Some((_, parts)) => parts.push(p),
+                    None => by_node.push((node, vec![p])),
+                },
+                Err(_) => sending.unsent.push(p),
+            }
+        }
+        for (node, parts) in by_node {
+            match self.start_produce(node, topic, &parts, settings) {
+                Ok((serial, correlation, version)) => sending.requests.push(Request {
+                    node,
+                    serial,
+                    correlation,
+                    version,
+                    parts,
+                }),
+                Err(_) => {
+                    self.drop_node(node);
+                    sending.unsent.extend(parts);
+                }
+            }
+        }
+        sending
+    }
+
+    /// Reads the answers of a call made by [`Client::send`] and settles it: one result per
+    /// record, in the order given, as [`Client::produce`] returns them.
+    pub fn complete(
+        &mut self,
+        topic: &str,
+        sending: Sending,
+        settings: &ProduceSettings,
+    ) -> Produced {
+        if let Some(done) = sending.done {
+            return done;
+        }
+        let mut results = vec![None; sending.count];
+        let mut again = sending.unsent;
+        // Sent before a retry began: may find the broker waiting for the batches sent again.
+        let resent = sending.ticket <= self.pipeline.resend_upto;
+        for request in sending.requests {
+            match self.read_answer(topic, &request, settings) {
+                Ok(answers) => {
+                    for p in request.parts {
+                        let answer = answers.iter().find(|a| a.0 == p.partition);
+                        let retry = match answer {
+                            Some(&(_, code, base)) => self.settle_batch(
+                                topic,
+                                &p,
+                                code,
+                                base,
+                                settings,
+                                &mut results,
+                                resent,
+                            ),
+                            None => Some(String::new()),
+                        };
+                        if retry.is_some() {
+                            again.push(p);
+                        }
+                    }
+                }
+                // Whatever is not settled yet is refused for the error that ended the call.
+                Err(Failure::Fatal(e)) => return settled(results, Some(e)),
+                Err(_) => {
+                    self.drop_node(request.node);
+                    again.extend(request.parts);
+                }
+            }
+        }
+        if again.is_empty() {
+            return settled(results, None);
+        }
+        // Every call in flight now went out behind these batches. Their answers are not read:
+        // the connections they wait on are closed, so that the retry's answers are the next
+        // ones read, and each of those calls is sent again in its turn.
+        self.pipeline.resend_upto = self.pipeline.sent;
+        self.drop_nodes();
+        let ended = self.deliver(topic, again, &mut results, settings, true);
+        settled(results, ended)
+    }
+
+    fn start_produce(
+        &mut self,
+        node: i32,
+        topic: &str,
+        parts: &[Pending],
+        settings: &ProduceSettings,
+    ) -> Result<(u64, i32, i16), Failure> {
+        let conn = self.node(node)?;
+        let version = conn.version(ApiKey::Produce, PRODUCE)?;
+        let request = produce_request(topic, parts, settings);
+        let correlation = conn.start(ApiKey::Produce, &request, version)?;
+        Ok((conn.serial, correlation, version))
+    }
+
+    fn read_answer(
+        &mut self,
+        topic: &str,
+        request: &Request,
+        settings: &ProduceSettings,
+    ) -> Result<Vec<(i32, i16, i64)>, Failure> {
+        let stop = self.stop;
+        let Some(conn) = self.same_conn(request.node, request.serial) else {
+            return Err(Failure::Network(format!(
+                "the connection a produce request to '{topic}' went out on was closed before \
+                 its answer"
+            )));
+        };
+        let body = conn.answer(
+            ApiKey::Produce,
+            request.version,
+            request.correlation,
+            settings.ack_timeout,
+            stop,
+        )?;
+        let parsed = super::produce::parse_produce(body, request.version);
+        parsed.map_err(|e| garbled(&conn.addr, ApiKey::Produce, e))
+    }
+}
