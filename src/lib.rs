@@ -4,6 +4,7 @@
 //! our own blocking Kafka client, the one seam to the wire; [`producer`] and [`consumer`] speak to
 //! it in topics, partitions, offsets and records.
 
+pub mod avro;
 pub mod base64;
 pub mod cli;
 pub mod client;
