@@ -110,16 +110,10 @@ impl<'a> Decoder<'a> {
             }
             (Type::Boolean, Type::Boolean) => {
                 let at = self.at;
-                let literal: &[u8] = match self.take(1, "a boolean")? {
+                let literal: &[u8] = match self.array("a boolean")? {
                     [0] => b"false",
                     [1] => b"true",
-                    &[byte, ..] => return Err(Error::BadBoolean { at, byte }),
-                    [] => {
-                        return Err(Error::Truncated {
-                            at,
-                            reading: "a boolean",
-                        })
-                    }
+                    [byte] => return Err(Error::BadBoolean { at, byte }),
                 };
                 self.out.extend_from_slice(literal);
                 Ok(())
@@ -310,7 +304,7 @@ impl<'a> Decoder<'a> {
                 self.take(1, "a boolean")?;
             }
             Type::Int | Type::Long | Type::Enum { .. } => {
-                self.long("a long")?;
+                self.long("a number")?;
             }
             Type::Float => {
                 self.take(4, "a float")?;
