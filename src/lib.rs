@@ -6,6 +6,7 @@
 
 #[cfg(feature = "count-allocs")]
 pub mod alloc_count;
+pub mod avro;
 pub mod base64;
 pub mod cli;
 pub mod client;
