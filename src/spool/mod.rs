@@ -58,3 +58,6 @@ pub use reader::{Entry, Reader};
 pub use writer::{
     Appended, Fsync, Options, Spool, DEFAULT_MAX_BYTES, DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES,
 };
+
+#[cfg(test)]
+mod tests;
