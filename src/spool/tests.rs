@@ -438,6 +438,7 @@ fn a_full_spool_answers_full_and_writes_nothing() {
     let mut spool = open(dir.path(), options.clone());
     let mut n = 0;
     let full = loop {
+        assert!(n < 1000, "1000 bytes hold far fewer entries");
         match spool.append(&[payload(n), payload(n + 1)]).unwrap() {
             Appended::Stored { .. } => n += 2,
             full => break full,
@@ -484,6 +485,27 @@ fn forget_deletes_only_segments_wholly_before_the_position() {
     assert_eq!(read_all(&spool, at), expected(at.seq()..40));
     assert_eq!(spool.pending(at), 40 - at.seq());
     assert_eq!(spool.pending(Position::START), 40 - third);
+    // Up to the third segment's last entry, which is not forwarded yet: the segment stays.
+    let fourth: u64 = before[3]
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        spool
+            .forget(Position::from_offset(fourth as i64 - 1).unwrap())
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        spool
+            .forget(Position::from_offset(fourth as i64).unwrap())
+            .unwrap(),
+        1
+    );
+    assert_eq!(segment_files(dir.path()), before[3..].to_vec());
     // The last segment stays, however far the position.
     spool.forget(spool.end()).unwrap();
     assert_eq!(segment_files(dir.path()).len(), 1);
