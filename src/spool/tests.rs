@@ -16,6 +16,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
+        capture_warnings();
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!(
@@ -58,8 +59,8 @@ impl log::Log for Capture {
     fn flush(&self) {}
 }
 
-/// The warnings this thread logged since the last call.
-fn warnings() -> Vec<String> {
+/// Starts capturing warnings, before a test's first open (every test makes a [`TempDir`] first).
+fn capture_warnings() {
     static CAPTURE: Capture = Capture;
     static INSTALL: std::sync::Once = std::sync::Once::new();
     INSTALL.call_once(|| {
@@ -67,6 +68,10 @@ fn warnings() -> Vec<String> {
             log::set_max_level(log::LevelFilter::Warn);
         }
     });
+}
+
+/// The warnings this thread logged since the last call.
+fn warnings() -> Vec<String> {
     WARNINGS.with(|w| std::mem::take(&mut *w.borrow_mut()))
 }
 
@@ -414,18 +419,24 @@ fn a_second_open_is_refused_while_the_first_holds_the_lock() {
 #[test]
 fn a_read_only_directory_is_refused_with_words() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = TempDir::new("read-only");
-    fs::create_dir_all(dir.path()).unwrap();
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o555)).unwrap();
-    if fs::write(dir.path().join("probe"), "").is_ok() {
-        // Root writes anywhere: nothing to check here (the refusal is for other users).
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-        return;
+    let read_only = |dir: &Path, mode| fs::set_permissions(dir, fs::Permissions::from_mode(mode));
+    let fresh = TempDir::new("read-only");
+    fs::create_dir_all(fresh.path()).unwrap();
+    let existing = TempDir::new("read-only-spool");
+    drop(filled(existing.path(), 3, Options::default()));
+    for dir in [fresh.path(), existing.path()] {
+        read_only(dir, 0o555).unwrap();
+        if fs::write(dir.join("probe"), "").is_ok() {
+            // Root writes anywhere: the refusal is for other users (run this test as one).
+            read_only(dir, 0o755).unwrap();
+            return;
+        }
+        let result = Spool::open(dir, Options::default());
+        read_only(dir, 0o755).unwrap();
+        let text = result.unwrap_err().to_string();
+        assert!(text.contains("must be writable"), "{text}");
+        assert!(text.contains(&dir.display().to_string()), "{text}");
     }
-    let result = Spool::open(dir.path(), Options::default());
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let text = result.unwrap_err().to_string();
-    assert!(text.contains("must be writable"), "{text}");
 }
 
 #[test]
