@@ -35,7 +35,10 @@
 //! other bad entry is damage (entries may follow it): reading stops there with
 //! [`Error::SpoolDamaged`](crate::Error::SpoolDamaged) naming the file and offset, until
 //! [`quarantine`] moves the segment aside. Older segments were fsynced whole, so anything bad in
-//! them is damage.
+//! them is damage. The sequence numbers of cut entries go to the next entries appended: a torn
+//! entry was never durable, so it was neither acknowledged nor read by a forwarder (readers stop
+//! at the durable position). A durable last entry the disk itself damaged reads the same, and is
+//! cut the same: the bytes cannot tell the two apart.
 //!
 //! # Durability
 //!
@@ -43,6 +46,32 @@
 //! [`Fsync::Interval`] it fsyncs at most once per interval, and [`Spool::durable`] says which
 //! entries are on disk for sure: the caller acknowledges only those, so nothing acknowledged is
 //! lost on a power cut. Files created, renamed or deleted are followed by a directory fsync.
+//!
+//! # Use
+//!
+//! ```no_run
+//! use order_kafka::spool::{Appended, Options, Position, Spool};
+//!
+//! # fn main() -> Result<(), order_kafka::Error> {
+//! let mut spool = Spool::open("/var/spool/orders".as_ref(), Options::default())?;
+//! // The producer: acknowledge what is below `durable` once `append` has stored it.
+//! match spool.append(&[br#"{"order_id":"..."}"#])? {
+//!     Appended::Stored { next, .. } => assert!(next <= spool.durable()),
+//!     Appended::Full { .. } => { /* wait for the forwarder, or refuse the order */ }
+//! }
+//! // The forwarder: from the position committed in Kafka, in spool order.
+//! let committed = Position::START;
+//! let mut done = committed;
+//! for entry in spool.reader(committed)? {
+//!     let entry = entry?;
+//!     // ... send entry.payload inside the transaction of spool.transactional_id() ...
+//!     done = entry.next();
+//! }
+//! // ... commit done.offset() inside the transaction, then:
+//! spool.forget(done)?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod files;
 mod format;
