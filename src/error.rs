@@ -1,6 +1,7 @@
 //! The library's one error type and the exit code each error maps to ([`crate::exit_codes`]).
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::exit_codes;
@@ -27,6 +28,18 @@ pub enum Error {
     NoSuchTopic { topic: String, brokers: String },
     /// A stop was asked for (Ctrl-C, SIGTERM) while waiting.
     Interrupted,
+    /// A spool directory that cannot be used as it is: locked by another process, made by a
+    /// newer format version, not a spool at all, or asked for something it cannot do. `path` is
+    /// the file or directory at fault.
+    Spool { path: PathBuf, reason: String },
+    /// An entry of a spool segment is damaged and more data follows it, so it is not a torn tail
+    /// that recovery may cut: reading stops at byte `offset` of `file` until the segment is
+    /// quarantined (moved aside).
+    SpoolDamaged {
+        file: PathBuf,
+        offset: u64,
+        reason: String,
+    },
     /// Reading input or writing output failed.
     Io {
         what: String,
@@ -56,6 +69,17 @@ impl fmt::Display for Error {
                  `make topic TOPIC={topic}` (or `scripts/kafka-local topic {topic}`)"
             ),
             Error::Interrupted => write!(f, "interrupted"),
+            Error::Spool { path, reason } => write!(f, "spool {}: {reason}", path.display()),
+            Error::SpoolDamaged {
+                file,
+                offset,
+                reason,
+            } => write!(
+                f,
+                "spool segment {} is damaged at byte offset {offset} ({reason}): forwarding stops \
+                 there until the segment is moved aside with `--spool-quarantine`",
+                file.display()
+            ),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
         }
     }

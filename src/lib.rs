@@ -20,6 +20,7 @@ pub mod order;
 pub mod partition;
 pub mod producer;
 pub mod properties;
+pub mod spool;
 pub mod stats;
 
 pub use error::Error;
