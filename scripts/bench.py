@@ -12,7 +12,9 @@ launcher. Start-up is timed on single-order runs, BENCH_START_RUNS times per too
 come from dist/ (`make static`).
 
 The steady state: a case of BENCH_BIG_N orders (producing with acks=all, consuming JSON, ours
-beside kcat, BENCH_BIG_RUNS runs).
+beside kcat, BENCH_BIG_RUNS runs), and heap allocations per order of a `count-allocs` build,
+(A(N) - A(N/10)) / (N - N/10) from the one `heap allocations: <count>` line each binary of that
+build prints on stderr at exit.
 
 With BENCH_STABLE_DIR, a second build of ours (the same code built by stable Rust without the
 nightly size options) runs beside the shipped one in every N case, so the two compare in one run.
@@ -64,6 +66,11 @@ STATIC_TARGETS = [HOST_TARGET, "aarch64-unknown-linux-musl", "armv7-unknown-linu
 BINARIES = ["order-producer", "order-consumer"]
 PY = sys.executable
 TOOLS = [*OURS, "kcat", "python"]
+# The build whose binaries count their heap allocations (the cargo feature `count-allocs`).
+ALLOC_FEATURE = "count-allocs"
+ALLOC_DIR = "target/count-allocs"
+ALLOC_SIZES = (max(N // 10, 1), N)
+ALLOC_BOUND = 0.01
 
 # Cases: (title, the tools in it, what it does, orders). What it does: ("produce", acks) or
 # ("consume", output format); the consumers read what the producers of the same run stored.
@@ -410,6 +417,83 @@ def run_big(work, topics, results):
         os.remove(p)
 
 
+def has_alloc_feature():
+    """Whether the Cargo.toml of the tree benched declares the count-allocs feature."""
+    with open("Cargo.toml") as f:
+        text = f.read()
+    section = re.search(r"^\[features\][^\n]*\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    return bool(section and re.search(rf"^\s*{re.escape(ALLOC_FEATURE)}\s*=", section.group(1), re.M))
+
+
+ALLOC_LINE = re.compile(r"heap allocations: (\d+)")
+
+
+def heap_allocations(stderr):
+    """The count of the one `heap allocations: <N>` line a count-allocs build prints at exit."""
+    counts = [int(m.group(1)) for m in map(ALLOC_LINE.fullmatch, stderr.splitlines()) if m]
+    if len(counts) != 1:
+        raise RuntimeError(f"expected one `heap allocations: <N>` line on stderr, found {len(counts)}:\n"
+                           + stderr[-500:])
+    return counts[0]
+
+
+def build_alloc_variant():
+    """The binaries that count their heap allocations (stable, host target), or None without the feature."""
+    if not has_alloc_feature():
+        progress(f"no {ALLOC_FEATURE} feature in Cargo.toml: allocations not measured")
+        return None
+    progress(f"building the {ALLOC_FEATURE} variant into {ALLOC_DIR}")
+    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet", "--features", ALLOC_FEATURE,
+                    "--target-dir", ALLOC_DIR], check=True)
+    return f"{ALLOC_DIR}/release"
+
+
+# What the allocations are counted on, in the report's order: (row label, short name).
+ALLOC_CASES = {
+    "producer": ("order-producer --stdin, acks=all", "producer"),
+    "consumer-json": ("order-consumer --format json", "consumer JSON"),
+    "consumer-human": ("order-consumer, human output", "consumer human"),
+}
+
+
+def counted(cmd, stdin_path, out_path):
+    """Runs a count-allocs binary; returns the heap allocations it reports."""
+    with open(stdin_path or os.devnull, "rb") as stdin, open(out_path, "wb") as stdout:
+        run = subprocess.run(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+    stderr = run.stderr.decode(errors="replace")
+    if run.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:3])} failed ({run.returncode}): {stderr[-500:]}")
+    return heap_allocations(stderr)
+
+
+def count_allocations(bin_dir, path, work):
+    """Per case: (A(n1), A(n2), (A(n2) - A(n1)) / (n2 - n1)), the allocations per order once the
+    start-up's are paid, from runs of the first n1 and of all n2 = N orders."""
+    counts = {case: [] for case in ALLOC_CASES}
+    out = os.path.join(work, "consumed")
+    stamp = int(time.time())
+    for n in ALLOC_SIZES:
+        part = os.path.join(work, f"allocs-{n}.jsonl")
+        with open(path) as src, open(part, "w") as dst:
+            for _ in range(n):
+                dst.write(src.readline())
+        topic = f"bench-{stamp}-allocs-{n}"
+        create_topics([topic])
+        runs = [
+            ("producer", producer_cmd(f"{bin_dir}/order-producer", topic, "all"), part),
+            ("consumer-json", consumer_cmd(f"{bin_dir}/order-consumer", topic, n, "json"), None),
+            ("consumer-human", consumer_cmd(f"{bin_dir}/order-consumer", topic, n, "human"), None),
+        ]
+        for case, cmd, stdin in runs:
+            progress(f"allocations: {ALLOC_CASES[case][0]}, {n:,} orders")
+            counts[case].append(counted(cmd, stdin, out))
+            if case != "producer" and len(ids_in(out)) != n:
+                raise RuntimeError(f"bench: {ALLOC_CASES[case][0]} read {len(ids_in(out))} orders, not {n}")
+        delete_topics([topic])
+    (n1, n2) = ALLOC_SIZES
+    return {case: (a1, a2, (a2 - a1) / (n2 - n1)) for case, (a1, a2) in counts.items()}
+
+
 def ratio(med, case, field):
     """Ours vs kcat for one case and field; None when either was not measured."""
     ours, theirs = med.get((case, "order-kafka")), med.get((case, "kcat"))
@@ -420,7 +504,7 @@ def ratio(med, case, field):
     return ours[field] / theirs[field]
 
 
-def target_rows(med, sizes):
+def target_rows(med, sizes, allocs):
     """The targets table, the keys of the targets missed (or not measured), and the cases whose
     speed target was missed (their profiles are due)."""
     rows, missed, slow = [], set(), set()
@@ -440,6 +524,18 @@ def target_rows(med, sizes):
             continue
         rows.append(f"| {label} | {', '.join(f'{r:.2f}x' for r in ratios)} | "
                     f"{'**missed**' if failed else 'met'} |")
+    label = (f"heap allocations per order in the steady state < {ALLOC_BOUND} "
+             f"({', '.join(short for _, short in ALLOC_CASES.values())})")
+    if allocs is None:
+        rows.append(f"| {label} | not measured (no {ALLOC_FEATURE} feature) | |")
+        missed.add("allocs")
+    else:
+        per = [allocs[c][2] for c in ALLOC_CASES]
+        met = all(p < ALLOC_BOUND for p in per)
+        if not met:
+            missed.add("allocs")
+        rows.append(f"| {label} | {' / '.join(f'{p:.4f}' for p in per)} (absolute, not kcat) | "
+                    f"{'met' if met else '**missed**'} |")
     for target in STATIC_TARGETS:
         for build, budget in (("", BUDGET), ("-tls", TLS_BUDGET)):
             label = f"{'TLS' if build else 'default'} build <= {budget:,} bytes on {target.split('-')[0]}"
@@ -640,7 +736,7 @@ def machine():
     return f"{os.cpu_count()} cores, {model}, Linux {platform.release()}"
 
 
-def write_report(med, sizes, avg, cpu_prof, size_prof, target_lines, missed):
+def write_report(med, sizes, avg, allocs, cpu_prof, size_prof, target_lines, missed):
     def row(case, tool):
         n = CASES[case][3]
         if (case, tool) not in med:
@@ -672,12 +768,30 @@ def write_report(med, sizes, avg, cpu_prof, size_prof, target_lines, missed):
             return got
         return f"{got[binary]:,} of {budget:,}" + (" (**over budget**)" if got[binary] > budget else "")
 
+    n1, n2 = ALLOC_SIZES
     if BIG_N:
         big = [f"## The steady state: {BIG_N:,} orders", "",
                f"Ours beside kcat, median of {BIG_RUNS} runs; the Python client is left out of this case.", "",
                *table("big-produce", "###"), *table("big-consume", "###")]
     else:
         big = ["## The steady state", "", "Skipped in this run (BENCH_BIG_N=0).", ""]
+    if allocs is None:
+        alloc_lines = [f"Not measured (no {ALLOC_FEATURE} feature in Cargo.toml).", ""]
+    else:
+        alloc_lines = [
+            f"A build with `--features {ALLOC_FEATURE}` (stable, host target) counts every heap allocation "
+            "(alloc and realloc calls) of the whole process and prints the total at exit. Allocations per order "
+            f"in the steady state: (A({n2:,}) - A({n1:,})) / ({n2:,} - {n1:,}), what each further order costs "
+            "once start-up has paid for its buffers.", "",
+            f"| binary, case | allocations, {n1:,} orders | allocations, {n2:,} orders | per order | "
+            f"< {ALLOC_BOUND} |",
+            "| --- | --- | --- | --- | --- |",
+            *[f"| {label} | {allocs[c][0]:,} | {allocs[c][1]:,} | {allocs[c][2]:.4f} | "
+              f"{'met' if allocs[c][2] < ALLOC_BOUND else '**missed**'} |" for c, (label, _) in ALLOC_CASES.items()],
+            ""]
+    alloc_method = (f"Heap allocations per order: a build of ours with the `{ALLOC_FEATURE}` feature, runs "
+                    f"of {n1:,} and {n2:,} orders." if allocs is not None else
+                    f"Heap allocations: not measured (no `{ALLOC_FEATURE}` feature in Cargo.toml).")
     big_method = (f"The steady state: {BIG_N:,} orders produced with acks=all and read back as JSON, ours "
                   f"beside kcat, {times(BIG_RUNS)} (median kept)." if BIG_N else
                   "The steady-state case was skipped (BENCH_BIG_N=0).")
@@ -703,7 +817,7 @@ def write_report(med, sizes, avg, cpu_prof, size_prof, target_lines, missed):
         f"orders sent (produce) or all of them were read back (consume). Wall time runs from the fork "
         "to the reaped exit of the whole process; CPU is user+sys of the client process and peak RSS "
         f"its maximum resident set, from wait4 in a small C launcher. Start-up: median of {START_RUNS} "
-        f"single-order runs per tool. {big_method}",
+        f"single-order runs per tool. {big_method} {alloc_method}",
         "- Clients: `order-producer --stdin --quiet --acks all` (idempotent by default) and `--acks 1` "
         "(which turns idempotence off); `kcat -P -K '|' -X acks=all -X enable.idempotence=true` and "
         "`-X acks=1 -X enable.idempotence=false` (librdkafka defaults otherwise); a Python producer on "
@@ -719,6 +833,9 @@ def write_report(med, sizes, avg, cpu_prof, size_prof, target_lines, missed):
         *table("consume-json"),
         *table("consume-human"),
         *big,
+        "## Heap allocations per order in the steady state",
+        "",
+        *alloc_lines,
         "## Start-up: process start to the first acknowledged / printed order",
         "",
         "One order produced with acks=all (the process exits after its acknowledgement) and one order "
@@ -858,6 +975,8 @@ def main():
     for binary in (PRODUCER, CONSUMER):
         if not os.path.exists(binary) or os.path.getmtime(binary) < newest_source():
             sys.exit(f"bench: {binary} is missing or older than the sources (scripts/build-static failed?)")
+    # Built first, so a failing build stops the bench before the long runs.
+    alloc_dir = build_alloc_variant()
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
         build_launcher(work)
         path = os.path.join(work, "orders.jsonl")
@@ -869,14 +988,15 @@ def main():
         generate(one, 1)
 
         med = run_cases(path, one, ids, work)
+        allocs = count_allocations(alloc_dir, path, work) if alloc_dir else None
         sizes = static_sizes()
-        target_lines, missed, slow = target_rows(med, sizes)
+        target_lines, missed, slow = target_rows(med, sizes, allocs)
         profiling = PROFILE == "1" or (PROFILE == "auto" and N >= PROFILE_MIN_N)
         has_perf = subprocess.run(["perf", "--version"], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL).returncode == 0
         cpu_prof = cpu_profiles(slow, path, work) if profiling and has_perf and slow else None
         size_prof = size_profiles() if profiling else None
-        write_report(med, sizes, avg, cpu_prof, size_prof, target_lines, missed)
+        write_report(med, sizes, avg, allocs, cpu_prof, size_prof, target_lines, missed)
 
 
 if __name__ == "__main__":
