@@ -395,13 +395,13 @@ def run_cases(path, one, ids, work):
                 results.setdefault(("first-order", tool), []).append(measured)
     run_big(work, big, results)
     delete_topics(every)
-    return {key: tuple(statistics.median(r[i] for r in runs) for i in range(3))
-            for key, runs in results.items() if runs}
+    return {key: tuple(statistics.median(r[i] for r in kept) for i in range(3))
+            for key, kept in results.items() if kept}
 
 
 def run_big(work, topics, results):
-    """The steady state: BIG_N orders produced with acks=all and read back as JSON, into one of
-    topics ({tool: topic} per run) per run."""
+    """The steady state: BIG_N orders produced with acks=all and read back as JSON; run k uses
+    topics[k], a topic per tool."""
     if not BIG_N:
         progress("steady-state case skipped (BENCH_BIG_N=0)")
         return
@@ -617,6 +617,7 @@ def component(symbol):
 def cpu_profiles(cases, path, work):
     """`perf record` of our binary in each case given: shares by component and the top symbols."""
     env, args = profile_build()
+    progress("building the profile build (symbols kept) into target/profile")
     subprocess.run(["cargo", "build", "--quiet", *args], check=True, env=env)
     bin_dir = f"target/profile/{HOST_TARGET}/release"
     stamp = int(time.time())
@@ -699,6 +700,7 @@ def size_profiles():
         return [" ".join(l.split()) for l in text.splitlines() if re.match(r"\s*[\d.]+%\s+[\d.]+%", l)]
 
     for b in out:
+        progress(f"cargo bloat: {b}")
         out[b][1] = rows(bloat("--bin", b, "--crates", "-n", "12"))
         out[b][2] = rows(bloat("--bin", b, "-n", "15"))
         parts = []
@@ -902,8 +904,8 @@ def profile_lines(missed, cpu_prof, size_prof):
                       "Top symbols:", "", "```", *[f"{s:6.2f}% {sym}" for s, sym in top], "```", ""]
     lines += ["## Where the bytes go", ""]
     if not size_prof:
-        lines += ["(No size breakdown in this run: BENCH_PROFILE=0, or fewer than "
-                  f"{PROFILE_MIN_N:,} orders.)", ""]
+        lines += ["(No size breakdown in this run: BENCH_PROFILE=0, fewer than "
+                  f"{PROFILE_MIN_N:,} orders, or no shipped build in {SHIPPED_DIR}.)", ""]
     for name, (secs, crates, functions, parts) in (size_prof or {}).items():
         total = sum(s for _, s in secs)
         lines += [f"{name} ({HOST_TARGET}, stripped), ELF sections:", "",
