@@ -964,7 +964,8 @@ def draw_chart(med, path):
             ax.bar(xs, vals, width=width, color=colors, alpha=1.0 if j == 0 else 0.55)
             for x, v in zip(xs, vals):
                 if v:
-                    ax.text(x, v, f"{v:,.0f}" if v >= 100 else f"{v:.1f}", ha="center", va="bottom", fontsize=6)
+                    shown = f"{v / 1000:,.0f}k" if v >= 10000 else f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
+                    ax.text(x, v, shown, ha="center", va="bottom", fontsize=6)
         ax.set_xticks(range(len(TOOLS)), [t.replace(" (", "\n(") for t in TOOLS], fontsize=7)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 100 else f"{v:g}"))
         ax.set_title(f"{title}\n(solid: {names[0]}, light: {names[1]})", fontsize=9)
