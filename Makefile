@@ -115,7 +115,7 @@ test: ## Unit tests, then integration tests against real brokers (started if non
 test-static: static ## Round trip with the static binaries, ARM ones under qemu-user
 	scripts/with-broker scripts/test-static
 
-bench: ## Benchmarks against kcat and confluent-kafka into docs/benchmarks.md (BENCH_N orders)
+bench: ## Benchmarks against kcat and confluent-kafka into docs/benchmarks.md (BENCH_N orders, BENCH_BIG_N in the steady state)
 	@$(call need,test -x /usr/bin/time,time)
 	@$(call need,python3 -m ensurepip --version,python3-venv)
 	BENCH_N=$(BENCH_N) scripts/with-broker scripts/bench
