@@ -35,6 +35,10 @@ pub struct Client<'a> {
     pub(super) stop: &'a AtomicBool,
     nodes: HashMap<i32, String>,
     conns: HashMap<i32, Conn>,
+    /// Connections that carry only fetches, one per broker: a fetch sent ahead waits there
+    /// while commits and dead letters go over `conns`, as the Java consumer keeps its
+    /// coordinator apart.
+    fetch_conns: HashMap<i32, Conn>,
     /// The connection metadata requests go to.
     meta: Option<Conn>,
     topics: HashMap<String, Vec<PartitionMeta>>,
@@ -45,6 +49,9 @@ pub struct Client<'a> {
     pub(super) idempotence: Option<super::produce::Idempotence>,
     /// Produce requests sent ahead of their answers.
     pub(super) pipeline: super::pipeline::Pipeline,
+    /// Set when the broker lost track of the producer id's sequences: the batches waiting are
+    /// sent again under a new one.
+    pub(super) renew: bool,
     /// Consecutive failed fetches per partition, for the retry policy.
     pub(super) fetch_failures: HashMap<i32, u32>,
     /// Attempts repeated after a failure, for `--stats`.
@@ -68,12 +75,14 @@ impl<'a> Client<'a> {
             stop,
             nodes: HashMap::new(),
             conns: HashMap::new(),
+            fetch_conns: HashMap::new(),
             meta: None,
             topics: HashMap::new(),
             stale: true,
             coordinator: None,
             idempotence: None,
             pipeline: Default::default(),
+            renew: false,
             fetch_failures: HashMap::new(),
             retries: std::cell::Cell::new(0),
             creating: std::cell::Cell::new(false),
@@ -92,12 +101,14 @@ impl<'a> Client<'a> {
             stop: self.stop,
             nodes: self.nodes.clone(),
             conns: HashMap::new(),
+            fetch_conns: HashMap::new(),
             meta: None,
             topics: HashMap::new(),
             stale: false,
             coordinator: self.coordinator.clone(),
             idempotence: None,
             pipeline: Default::default(),
+            renew: false,
             fetch_failures: HashMap::new(),
             retries: std::cell::Cell::new(0),
             creating: std::cell::Cell::new(false),
@@ -208,6 +219,7 @@ impl<'a> Client<'a> {
     /// Drops every connection; the next request opens new ones.
     pub(super) fn disconnect(&mut self) {
         self.conns.clear();
+        self.fetch_conns.clear();
         self.coordinator = None;
         self.meta = None;
         self.stale = true;
@@ -299,23 +311,39 @@ impl<'a> Client<'a> {
         self.conns.get_mut(&node).filter(|c| c.serial == serial)
     }
 
-    /// Forgets every broker connection (not the metadata one): answers awaited on them are
-    /// given up.
-    pub(super) fn drop_nodes(&mut self) {
-        self.conns.clear();
-        self.stale = true;
-    }
-
     /// Forgets the connection to `node` after it failed.
     pub(super) fn drop_node(&mut self, node: i32) {
         self.conns.remove(&node);
         self.stale = true;
     }
 
+    /// The open fetch connection to node `node`, opened when needed (as [`Client::node`]).
+    pub(super) fn fetch_node(&mut self, node: i32) -> Result<&mut Conn, Failure> {
+        // `node` opens and checks connections of whichever pool is in `conns`.
+        std::mem::swap(&mut self.conns, &mut self.fetch_conns);
+        let opened = self.node(node).map(|_| ());
+        std::mem::swap(&mut self.conns, &mut self.fetch_conns);
+        opened?;
+        Ok(self.fetch_conns.get_mut(&node).expect("opened above"))
+    }
+
+    /// The fetch connection to `node` if it is still connection `serial`.
+    pub(super) fn same_fetch_conn(&mut self, node: i32, serial: u64) -> Option<&mut Conn> {
+        self.fetch_conns
+            .get_mut(&node)
+            .filter(|c| c.serial == serial)
+    }
+
+    /// Forgets the fetch connection to `node`: it failed, or an answer on it is given up.
+    pub(super) fn drop_fetch_node(&mut self, node: i32) {
+        self.fetch_conns.remove(&node);
+    }
+
     /// Learns a broker's address (from FindCoordinator).
     pub(super) fn learn_node(&mut self, node: i32, addr: String) {
         if self.nodes.get(&node) != Some(&addr) {
             self.conns.remove(&node);
+            self.fetch_conns.remove(&node);
             self.nodes.insert(node, addr);
         }
     }

@@ -103,6 +103,33 @@ struct Answered {
     records: Range<usize>,
 }
 
+/// A fetch round sent ahead by [`Client::fetch_ahead`], its answers not read yet.
+pub struct Ahead {
+    topic: String,
+    positions: Vec<Position>,
+    settings: FetchSettings,
+    sent: Vec<SentFetch>,
+    /// Partitions not asked for (no leader known, a broker that failed): retried by the round.
+    retry: Vec<(i32, String)>,
+}
+
+impl Ahead {
+    /// The positions the round was sent for: a caller whose positions moved otherwise
+    /// abandons it.
+    pub fn positions(&self) -> &[Position] {
+        &self.positions
+    }
+}
+
+/// One broker's request of a round sent ahead.
+struct SentFetch {
+    node: i32,
+    serial: u64,
+    correlation: i32,
+    version: i16,
+    parts: Vec<Position>,
+}
+
 /// One broker's part of a round: its frame, the partitions answered (their records ranges of
 /// the frame), the partitions to retry.
 type BrokerAnswer = (Vec<u8>, Vec<Answered>, Vec<(i32, String)>);
@@ -136,6 +163,26 @@ pub enum Step<'r> {
 }
 
 impl Fetch {
+    /// Where `asked` will be once every record of this round is read, when nothing but reading
+    /// moves them (no partition to retry or reset): the positions to send the next round for
+    /// before reading this one.
+    pub fn next_positions(&self, asked: &[Position]) -> Option<Vec<Position>> {
+        if !self.retry.is_empty() || self.partitions.iter().any(|a| a.out_of_range) {
+            return None;
+        }
+        let mut next = asked.to_vec();
+        for a in &self.partitions {
+            let records = &self.frames[a.frame][a.records.clone()];
+            if let (Some(p), Some(end)) = (
+                next.iter_mut().find(|p| p.partition == a.partition),
+                super::records::end_offset(records),
+            ) {
+                p.offset = p.offset.max(end);
+            }
+        }
+        Some(next)
+    }
+
     /// The answered partitions, in the order the brokers answered.
     pub fn partitions(&self) -> impl Iterator<Item = Fetched<'_>> {
         self.partitions.iter().map(move |a| {
@@ -239,15 +286,25 @@ impl Client<'_> {
         positions: &[Position],
         settings: FetchSettings,
     ) -> Result<Fetch, Error> {
-        let mut fetch = Fetch {
+        let ahead = self.fetch_ahead(topic, positions, settings)?;
+        self.fetched(ahead)
+    }
+
+    /// Sends a fetch round without reading its answers, on connections that carry only
+    /// fetches: the brokers gather the records while the caller prints the last round's.
+    /// [`Client::fetched`] reads it; [`Client::abandon`] gives it up.
+    pub fn fetch_ahead(
+        &mut self,
+        topic: &str,
+        positions: &[Position],
+        settings: FetchSettings,
+    ) -> Result<Ahead, Error> {
+        let mut ahead = Ahead {
             topic: topic.to_string(),
-            frames: Vec::new(),
-            partitions: Vec::new(),
+            positions: positions.to_vec(),
+            settings,
+            sent: Vec::new(),
             retry: Vec::new(),
-            read_committed: settings.isolation == Isolation::ReadCommitted,
-            limits: Limits {
-                max_decompressed: settings.max_decompressed,
-            },
         };
         let mut by_node: BTreeMap<i32, Vec<Position>> = BTreeMap::new();
         for p in positions {
@@ -255,15 +312,51 @@ impl Client<'_> {
                 Ok(node) => by_node.entry(node).or_default().push(*p),
                 Err(Failure::Fatal(e)) => return Err(e),
                 Err(Failure::Network(c) | Failure::Garbled(c) | Failure::Stale(c)) => {
-                    fetch.retry.push((p.partition, c))
+                    ahead.retry.push((p.partition, c))
                 }
             }
         }
-        // With several leaders, only the first request may wait: the others would add up.
-        let mut wait = settings.wait;
+        // Every request may wait the whole time: they wait side by side, not one after another.
         for (node, parts) in by_node {
-            let settings = FetchSettings { wait, ..settings };
-            match self.fetch_from(node, topic, &parts, settings) {
+            match self.start_fetch(node, topic, &parts, settings) {
+                Ok((serial, correlation, version)) => ahead.sent.push(SentFetch {
+                    node,
+                    serial,
+                    correlation,
+                    version,
+                    parts,
+                }),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Network(c) | Failure::Garbled(c)) => {
+                    self.drop_fetch_node(node);
+                    self.invalidate();
+                    ahead
+                        .retry
+                        .extend(parts.iter().map(|p| (p.partition, c.clone())));
+                }
+                Err(Failure::Stale(c)) => ahead
+                    .retry
+                    .extend(parts.iter().map(|p| (p.partition, c.clone()))),
+            }
+        }
+        Ok(ahead)
+    }
+
+    /// Reads the answers of a round sent by [`Client::fetch_ahead`].
+    pub fn fetched(&mut self, ahead: Ahead) -> Result<Fetch, Error> {
+        let settings = ahead.settings;
+        let mut fetch = Fetch {
+            topic: ahead.topic,
+            frames: Vec::new(),
+            partitions: Vec::new(),
+            retry: ahead.retry,
+            read_committed: settings.isolation == Isolation::ReadCommitted,
+            limits: Limits {
+                max_decompressed: settings.max_decompressed,
+            },
+        };
+        for sent in ahead.sent {
+            match self.finish_fetch(&sent, &fetch.topic, settings) {
                 Ok((frame, mut answered, mut again)) => {
                     let at = fetch.frames.len();
                     answered.iter_mut().for_each(|a| a.frame = at);
@@ -273,16 +366,15 @@ impl Client<'_> {
                 }
                 Err(Failure::Fatal(e)) => return Err(e),
                 Err(Failure::Network(c) | Failure::Garbled(c)) => {
-                    self.drop_node(node);
+                    self.drop_fetch_node(sent.node);
                     fetch
                         .retry
-                        .extend(parts.iter().map(|p| (p.partition, c.clone())));
+                        .extend(sent.parts.iter().map(|p| (p.partition, c.clone())));
                 }
                 Err(Failure::Stale(c)) => fetch
                     .retry
-                    .extend(parts.iter().map(|p| (p.partition, c.clone()))),
+                    .extend(sent.parts.iter().map(|p| (p.partition, c.clone()))),
             }
-            wait = Duration::ZERO;
         }
         if !fetch.retry.is_empty() {
             self.invalidate();
@@ -294,6 +386,13 @@ impl Client<'_> {
             }
         }
         Ok(fetch)
+    }
+
+    /// Gives up a round sent ahead: the connections its answers would come on are closed.
+    pub fn abandon(&mut self, ahead: Ahead) {
+        for sent in ahead.sent {
+            self.drop_fetch_node(sent.node);
+        }
     }
 
     /// Counts each partition a read [`Fetch`] must fetch again under the one retry policy: a
@@ -326,18 +425,16 @@ impl Client<'_> {
         self.fetch_failures.clear();
     }
 
-    /// One broker's answer: its frame, the partitions answered (their records ranges of the
-    /// frame) and the partitions to retry.
-    fn fetch_from(
+    /// Sends one broker its part of a round: (connection serial, correlation id, version).
+    fn start_fetch(
         &mut self,
         node: i32,
         topic: &str,
         parts: &[Position],
         settings: FetchSettings,
-    ) -> Result<BrokerAnswer, Failure> {
-        let stop = self.stop;
+    ) -> Result<(u64, i32, i16), Failure> {
         let limit = self.options.max_response_bytes;
-        let conn = self.node(node)?;
+        let conn = self.fetch_node(node)?;
         let version = conn.version(ApiKey::Fetch, FETCH)?;
         let total: i64 = parts.iter().map(|p| i64::from(p.max_bytes)).sum();
         let request = FetchRequest {
@@ -358,8 +455,33 @@ impl Client<'_> {
                 })
                 .collect(),
         };
+        let correlation = conn.start(ApiKey::Fetch, &request, version)?;
+        Ok((conn.serial, correlation, version))
+    }
+
+    /// One broker's answer: its frame, the partitions answered (their records ranges of the
+    /// frame) and the partitions to retry.
+    fn finish_fetch(
+        &mut self,
+        sent: &SentFetch,
+        topic: &str,
+        settings: FetchSettings,
+    ) -> Result<BrokerAnswer, Failure> {
+        let stop = self.stop;
+        let (parts, version) = (&sent.parts, sent.version);
+        let Some(conn) = self.same_fetch_conn(sent.node, sent.serial) else {
+            return Err(Failure::Network(format!(
+                "the connection a fetch of '{topic}' went out on was closed before its answer"
+            )));
+        };
         let addr = conn.addr.clone();
-        let body = conn.call(ApiKey::Fetch, &request, version, settings.wait, stop)?;
+        let body = conn.answer(
+            ApiKey::Fetch,
+            version,
+            sent.correlation,
+            settings.wait,
+            stop,
+        )?;
         let answers = parse_fetch(body, version).map_err(|e| garbled(&addr, ApiKey::Fetch, e))?;
         let body_at = body.as_ptr() as usize;
         let body_len = body.len();

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 pub use cluster::Client;
 pub use fetch::{
-    End, Fetch, FetchSettings, Fetched, Isolation, PartitionRecords, Position, Record, Step,
+    Ahead, End, Fetch, FetchSettings, Fetched, Isolation, PartitionRecords, Position, Record, Step,
 };
 pub use heartbeat::Beat;
 pub use heartbeat::GroupSettings;

@@ -5,21 +5,40 @@
 //!
 //! Only the happy path runs ahead. An answer that is not a delivery, or a connection lost
 //! meanwhile, puts that call's batches through [`Client::deliver`], the one retry loop, with the
-//! very same bytes and sequence numbers. The calls sent behind it then meet an out-of-order
-//! sequence (the broker waits for the batches sent again) or a lost connection, and are sent
-//! again in their turn: the broker stores each batch once and in sequence order, as the Java
-//! client's in-order retries do.
+//! very same bytes and sequence numbers. First every answer still awaited is read and kept for
+//! its call, so that the retry's answers are the next ones on the connection and no batch the
+//! broker stored is sent again for want of its answer (the broker recognises only its last five
+//! batches per partition as duplicates). The calls sent behind the retried one then meet an
+//! out-of-order sequence (the broker waited for the batches sent again) and are sent again in
+//! their turn: the broker stores each batch once and in sequence order, as the Java client's
+//! in-order retries do.
 
 use super::conn::garbled;
 use super::produce::{failed, produce_request, settled, Pending, Produced, PRODUCE};
 use super::request::ApiKey;
 use super::{Acks, Client, Failure, Outgoing, ProduceSettings};
 
-/// The client's count of calls sent, and the last call in flight when a retry began.
-#[derive(Debug, Default)]
+/// The client's count of calls sent, the last call in flight when a retry began, the requests
+/// whose answers are awaited (in the order they went out) and the answers read ahead of their
+/// call's turn.
+#[derive(Default)]
 pub(super) struct Pipeline {
     sent: u64,
     resend_upto: u64,
+    awaited: std::collections::VecDeque<Awaited>,
+    kept: Vec<((u64, i32), Result<Answers, Failure>)>,
+}
+
+/// (partition, error code, base offset) per partition of one produce answer.
+type Answers = Vec<(i32, i16, i64)>;
+
+/// A request on the wire: its connection, correlation id and version.
+#[derive(Clone, Copy)]
+struct Awaited {
+    node: i32,
+    serial: u64,
+    correlation: i32,
+    version: i16,
 }
 
 /// A produce call on its way: what went out and what could not, until [`Client::complete`].
@@ -35,10 +54,7 @@ pub struct Sending {
 
 /// One request on one connection, its answer not read yet.
 struct Request {
-    node: i32,
-    serial: u64,
-    correlation: i32,
-    version: i16,
+    on: Awaited,
     parts: Vec<Pending>,
 }
 
@@ -82,13 +98,16 @@ impl Client<'_> {
         }
         for (node, parts) in by_node {
             match self.start_produce(node, topic, &parts, settings) {
-                Ok((serial, correlation, version)) => sending.requests.push(Request {
-                    node,
-                    serial,
-                    correlation,
-                    version,
-                    parts,
-                }),
+                Ok((serial, correlation, version)) => {
+                    let on = Awaited {
+                        node,
+                        serial,
+                        correlation,
+                        version,
+                    };
+                    self.pipeline.awaited.push_back(on);
+                    sending.requests.push(Request { on, parts });
+                }
                 Err(_) => {
                     self.drop_node(node);
                     sending.unsent.extend(parts);
@@ -114,7 +133,7 @@ impl Client<'_> {
         // Sent before a retry began: may find the broker waiting for the batches sent again.
         let resent = sending.ticket <= self.pipeline.resend_upto;
         for request in sending.requests {
-            match self.read_answer(topic, &request, settings) {
+            match self.answer_of(topic, request.on, settings) {
                 Ok(answers) => {
                     for p in request.parts {
                         let answer = answers.iter().find(|a| a.0 == p.partition);
@@ -138,7 +157,7 @@ impl Client<'_> {
                 // Whatever is not settled yet is refused for the error that ended the call.
                 Err(Failure::Fatal(e)) => return settled(results, Some(e)),
                 Err(_) => {
-                    self.drop_node(request.node);
+                    self.drop_node(request.on.node);
                     again.extend(request.parts);
                 }
             }
@@ -146,11 +165,10 @@ impl Client<'_> {
         if again.is_empty() {
             return settled(results, None);
         }
-        // Every call in flight now went out behind these batches. Their answers are not read:
-        // the connections they wait on are closed, so that the retry's answers are the next
-        // ones read, and each of those calls is sent again in its turn.
+        // Every call in flight now went out behind these batches: their answers are read and
+        // kept first, so the connections carry nothing but the retry.
         self.pipeline.resend_upto = self.pipeline.sent;
-        self.drop_nodes();
+        self.read_ahead(topic, settings);
         let ended = self.deliver(topic, again, &mut results, settings, true);
         settled(results, ended)
     }
@@ -169,14 +187,49 @@ impl Client<'_> {
         Ok((conn.serial, correlation, version))
     }
 
+    /// The answer to `on`: kept by an earlier [`Client::read_ahead`], or read now.
+    fn answer_of(
+        &mut self,
+        topic: &str,
+        on: Awaited,
+        settings: &ProduceSettings,
+    ) -> Result<Answers, Failure> {
+        let key = (on.serial, on.correlation);
+        if let Some(at) = self.pipeline.kept.iter().position(|(k, _)| *k == key) {
+            return self.pipeline.kept.swap_remove(at).1;
+        }
+        let pipeline = &mut self.pipeline.awaited;
+        if let Some(at) = pipeline
+            .iter()
+            .position(|a| (a.serial, a.correlation) == key)
+        {
+            pipeline.remove(at);
+        }
+        self.read_answer(topic, on, settings)
+    }
+
+    /// Reads every awaited answer, in the order the requests went out, and keeps each for its
+    /// call; an answer that cannot be read is kept as its failure.
+    fn read_ahead(&mut self, topic: &str, settings: &ProduceSettings) {
+        while let Some(on) = self.pipeline.awaited.pop_front() {
+            let answer = self.read_answer(topic, on, settings);
+            if answer.is_err() {
+                self.drop_node(on.node);
+            }
+            self.pipeline
+                .kept
+                .push(((on.serial, on.correlation), answer));
+        }
+    }
+
     fn read_answer(
         &mut self,
         topic: &str,
-        request: &Request,
+        on: Awaited,
         settings: &ProduceSettings,
-    ) -> Result<Vec<(i32, i16, i64)>, Failure> {
+    ) -> Result<Answers, Failure> {
         let stop = self.stop;
-        let Some(conn) = self.same_conn(request.node, request.serial) else {
+        let Some(conn) = self.same_conn(on.node, on.serial) else {
             return Err(Failure::Network(format!(
                 "the connection a produce request to '{topic}' went out on was closed before \
                  its answer"
@@ -184,12 +237,12 @@ impl Client<'_> {
         };
         let body = conn.answer(
             ApiKey::Produce,
-            request.version,
-            request.correlation,
+            on.version,
+            on.correlation,
             settings.ack_timeout,
             stop,
         )?;
-        let parsed = super::produce::parse_produce(body, request.version);
+        let parsed = super::produce::parse_produce(body, on.version);
         parsed.map_err(|e| garbled(&conn.addr, ApiKey::Produce, e))
     }
 }

@@ -74,6 +74,30 @@ pub(super) struct Idempotence {
     next: HashMap<String, HashMap<i32, i32>>,
 }
 
+impl Idempotence {
+    /// The ids of the next batch of `count` records to `topic`/`partition`: its sequences are
+    /// taken.
+    fn take(&mut self, topic: &str, partition: i32, count: usize) -> ProducerIds {
+        if !self.next.contains_key(topic) {
+            self.next.insert(topic.to_string(), HashMap::new());
+        }
+        let next = self
+            .next
+            .get_mut(topic)
+            .expect("inserted above")
+            .entry(partition)
+            .or_insert(0);
+        let base_sequence = *next;
+        // Sequences wrap to 0 after i32::MAX, as the broker expects.
+        *next = ((i64::from(*next) + count as i64) % (i64::from(i32::MAX) + 1)) as i32;
+        ProducerIds {
+            id: self.id,
+            epoch: self.epoch,
+            base_sequence,
+        }
+    }
+}
+
 /// Why the broker refused a record (or it was not sent): its kind, and the cause in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -251,7 +275,16 @@ impl Client<'_> {
     ) -> Option<Error> {
         let attempts = self.options.retry.attempts;
         let mut ended = None;
+        let mut resent = resent;
+        if std::mem::take(&mut self.renew) {
+            if let Err(e) = self.renew_producer_id(topic, &mut pending) {
+                ended = Some(e);
+            }
+        }
         for attempt in 1..=attempts {
+            if ended.is_some() {
+                break;
+            }
             let mut cause = String::new();
             let mut by_node: BTreeMap<i32, Vec<Pending>> = BTreeMap::new();
             for p in std::mem::take(&mut pending) {
@@ -286,6 +319,9 @@ impl Client<'_> {
                                 pending.push(p);
                             }
                         }
+                        // The batches ahead were stored by now: an out-of-order sequence from
+                        // here on is the broker's lost track, not a wait.
+                        resent = false;
                     }
                     Err(Failure::Fatal(e)) => {
                         pending.extend(parts);
@@ -305,6 +341,12 @@ impl Client<'_> {
             }
             if pending.is_empty() || ended.is_some() {
                 break;
+            }
+            if std::mem::take(&mut self.renew) {
+                if let Err(e) = self.renew_producer_id(topic, &mut pending) {
+                    ended = Some(e);
+                    break;
+                }
             }
             self.invalidate();
             if attempt == attempts {
@@ -366,16 +408,22 @@ impl Client<'_> {
             e if codes::retriable(e) || (resent && e == codes::OUT_OF_ORDER_SEQUENCE) => {
                 Some(format!("{topic}/{}: {}", p.partition, codes::describe(e)))
             }
+            // The broker lost track of this producer's sequences (a restart forgets all but
+            // the last batch of each partition): the batch goes again under a new producer id.
+            // It may then be stored twice, never zero times.
+            codes::OUT_OF_ORDER_SEQUENCE
+            | codes::UNKNOWN_PRODUCER_ID
+            | codes::INVALID_PRODUCER_EPOCH
+                if records::is_idempotent(&p.batch) =>
+            {
+                self.renew = true;
+                Some(format!(
+                    "{topic}/{}: {}",
+                    p.partition,
+                    codes::describe(code)
+                ))
+            }
             e => {
-                if matches!(
-                    e,
-                    codes::OUT_OF_ORDER_SEQUENCE
-                        | codes::UNKNOWN_PRODUCER_ID
-                        | codes::INVALID_PRODUCER_EPOCH
-                ) {
-                    // A new producer id restarts every sequence.
-                    self.idempotence = None;
-                }
                 let why = Refusal {
                     kind: RefusalKind::of(e),
                     cause: format!(
@@ -390,6 +438,23 @@ impl Client<'_> {
                 None
             }
         }
+    }
+
+    /// Gets a new producer id and gives `pending`'s batches its ids and sequences, in order.
+    fn renew_producer_id(&mut self, topic: &str, pending: &mut [Pending]) -> Result<(), Error> {
+        log::warn!(
+            "the broker lost track of this producer's sequences; sending {} batches again \
+             under a new producer id (an order among them may be stored twice)",
+            pending.len()
+        );
+        self.idempotence = None;
+        self.init_producer_id(topic)?;
+        let state = self.idempotence.as_mut().expect("set by init_producer_id");
+        for p in pending {
+            let ids = state.take(topic, p.partition, p.records.len());
+            records::restamp(&mut p.batch, ids);
+        }
+        Ok(())
     }
 
     /// Encodes one batch per partition, assigning sequence numbers when idempotent.
@@ -414,26 +479,7 @@ impl Client<'_> {
         let mut pending = Vec::with_capacity(by_partition.len());
         for (partition, indices) in by_partition {
             let ids = match (&mut self.idempotence, idempotent) {
-                (Some(state), true) => {
-                    if !state.next.contains_key(topic) {
-                        state.next.insert(topic.to_string(), HashMap::new());
-                    }
-                    let next = state
-                        .next
-                        .get_mut(topic)
-                        .expect("inserted above")
-                        .entry(partition)
-                        .or_insert(0);
-                    let base_sequence = *next;
-                    // Sequences wrap to 0 after i32::MAX, as the broker expects.
-                    *next = ((i64::from(*next) + indices.len() as i64) % (i64::from(i32::MAX) + 1))
-                        as i32;
-                    ProducerIds {
-                        id: state.id,
-                        epoch: state.epoch,
-                        base_sequence,
-                    }
-                }
+                (Some(state), true) => state.take(topic, partition, indices.len()),
                 _ => ProducerIds::NONE,
             };
             let batch: Vec<OutRecord<'_>> = indices

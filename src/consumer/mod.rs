@@ -28,7 +28,7 @@ use std::thread;
 use std::time::Instant;
 
 use crate::client::{
-    Beat, Client, End, FetchSettings, Fetched, GroupSettings, Heartbeat,
+    Ahead, Beat, Client, End, FetchSettings, Fetched, GroupSettings, Heartbeat,
     Isolation as ClientIsolation, Member, Position,
 };
 use crate::config::{ConsumerConfig, Format, Start, MAX_FETCH_BYTES};
@@ -104,6 +104,7 @@ fn consume(
             metadata_checked: Instant::now(),
             order: None,
             line: Vec::new(),
+            ahead: None,
         };
         consumer.run(human)
     })
@@ -169,6 +170,8 @@ struct Consumer<'a, 'c> {
     order: Option<Order>,
     /// One order's output, written in one call.
     line: Vec<u8>,
+    /// The next fetch round, sent before this one's records were read.
+    ahead: Option<Ahead>,
 }
 
 /// Why the poll loop ended early.
@@ -530,9 +533,25 @@ impl Consumer<'_, '_> {
             max_bytes: config.fetch_total_bytes,
             max_decompressed: MAX_DECOMPRESSED,
         };
+        // The round sent ahead last time is read when it asked for these very positions; one
+        // that asked for others (a reset, a rebalance, a stop mid-round) is given up.
+        let fetch = match self.ahead.take() {
+            Some(ahead) if ahead.positions() == positions.as_slice() => {
+                self.client.fetched(ahead)?
+            }
+            other => {
+                if let Some(ahead) = other {
+                    self.client.abandon(ahead);
+                }
+                self.client.fetch(topic, &positions, settings)?
+            }
+        };
+        // The next round goes out now, so the broker gathers it while this one is printed.
+        if let Some(next) = fetch.next_positions(&positions) {
+            self.ahead = Some(self.client.fetch_ahead(topic, &next, settings)?);
+        }
         // The records stay in the fetch's buffers while they are read, dead letters sent and
         // offsets committed on the client meanwhile.
-        let fetch = self.client.fetch(topic, &positions, settings)?;
         for p in fetch.partitions() {
             if let Fetched::Records(p) = p {
                 self.high_watermarks.insert(p.partition, p.high_watermark);

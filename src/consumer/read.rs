@@ -1,10 +1,7 @@
 //! Reading one partition's records in offset order (the client drops control batches and
 //! aborted transactions): each validated and printed or dead-lettered.
 
-use std::borrow::Cow;
-use std::io::{self, Write};
-
-use serde::Serialize;
+use std::io;
 
 use super::{Consumer, Stop};
 use crate::base64;
@@ -14,14 +11,85 @@ use crate::dead_letter::Envelope;
 use crate::error::{output_closed, Error};
 use crate::order::{check_key, Order};
 
-#[derive(Serialize)]
-struct JsonRecord<'a> {
+/// One valid record as printed.
+struct Printed<'a> {
     topic: &'a str,
     partition: i32,
     offset: i64,
-    key: Option<Cow<'a, str>>,
-    key_encoding: Option<&'static str>,
+    key: Option<&'a [u8]>,
     order: &'a Order,
+}
+
+impl Printed<'_> {
+    /// Appends the record's lines to `line`: the seed's two lines, or one JSON object with the
+    /// fields `topic`, `partition`, `offset`, `key`, `key_encoding` (`text`, or `base64` for a
+    /// key that is not UTF-8) and `order`, written piece by piece without a serializer's
+    /// round of small writes.
+    fn write(&self, format: Format, line: &mut Vec<u8>) {
+        match format {
+            Format::Human => {
+                line.extend_from_slice(b"Received order: ");
+                self.order.write_json(line);
+                line.extend_from_slice(b"\nPartition: ");
+                push_int(line, i64::from(self.partition));
+                line.extend_from_slice(b", Offset: ");
+                push_int(line, self.offset);
+                line.push(b'\n');
+            }
+            Format::Json => {
+                line.extend_from_slice(b"{\"topic\":");
+                push_str(line, self.topic);
+                line.extend_from_slice(b",\"partition\":");
+                push_int(line, i64::from(self.partition));
+                line.extend_from_slice(b",\"offset\":");
+                push_int(line, self.offset);
+                line.extend_from_slice(b",\"key\":");
+                match self.key.map(std::str::from_utf8) {
+                    None => line.extend_from_slice(b"null,\"key_encoding\":null"),
+                    Some(Ok(text)) => {
+                        push_str(line, text);
+                        line.extend_from_slice(b",\"key_encoding\":\"text\"");
+                    }
+                    Some(Err(_)) => {
+                        push_str(line, &base64::encode(self.key.unwrap_or_default()));
+                        line.extend_from_slice(b",\"key_encoding\":\"base64\"");
+                    }
+                }
+                line.extend_from_slice(b",\"order\":");
+                self.order.write_json(line);
+                line.extend_from_slice(b"}\n");
+            }
+        }
+    }
+}
+
+/// A JSON string: copied whole when nothing in it needs an escape.
+fn push_str(line: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        serde_json::to_writer(line, s).expect("a string always serializes");
+    } else {
+        line.push(b'"');
+        line.extend_from_slice(s.as_bytes());
+        line.push(b'"');
+    }
+}
+
+fn push_int(line: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        line.push(b'-');
+    }
+    line.extend_from_slice(&digits[at..]);
 }
 
 impl Consumer<'_, '_> {
@@ -122,33 +190,16 @@ impl Consumer<'_, '_> {
         order: &Order,
     ) -> io::Result<()> {
         crate::stats::clear_before_output();
-        let line = &mut self.line;
-        line.clear();
-        match self.config.format {
-            Format::Human => {
-                line.extend_from_slice(b"Received order: ");
-                order.write_json(line);
-                writeln!(line, "\nPartition: {partition}, Offset: {offset}")?;
-            }
-            Format::Json => {
-                let (key, key_encoding) = match key.map(std::str::from_utf8) {
-                    None => (None, None),
-                    Some(Ok(text)) => (Some(Cow::Borrowed(text)), Some("text")),
-                    Some(Err(_)) => (key.map(|k| Cow::Owned(base64::encode(k))), Some("base64")),
-                };
-                let record = JsonRecord {
-                    topic,
-                    partition,
-                    offset,
-                    key,
-                    key_encoding,
-                    order,
-                };
-                serde_json::to_writer(&mut *line, &record).map_err(io::Error::other)?;
-                line.push(b'\n');
-            }
-        }
-        self.out.write_all(line)
+        self.line.clear();
+        let record = Printed {
+            topic,
+            partition,
+            offset,
+            key,
+            order,
+        };
+        record.write(self.config.format, &mut self.line);
+        self.out.write_all(&self.line)
     }
 
     /// A closed stdout ends the run quietly; any other write error is an error.
@@ -157,5 +208,65 @@ impl Consumer<'_, '_> {
             log::debug!("stdout closed; stopping");
             Some(Stop::OutputClosed)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the consumer printed with serde_json's derive: the reference for `Printed::write`.
+    #[derive(serde::Serialize)]
+    struct Reference<'a> {
+        topic: &'a str,
+        partition: i32,
+        offset: i64,
+        key: Option<String>,
+        key_encoding: Option<&'static str>,
+        order: &'a Order,
+    }
+
+    #[test]
+    fn printed_lines_are_what_the_serializer_wrote() {
+        let id = "9f1c2a7e-5d1b-4c39-8a56-0b8e2f1e3c4d";
+        let order = Order::parse(
+            format!(r#"{{"order_id":"{id}","user":"a \"b\"","item":"caf\u00e9","quantity":10}}"#)
+                .as_bytes(),
+        )
+        .unwrap();
+        let keys: [Option<&[u8]>; 4] = [Some(id.as_bytes()), None, Some(b"\xff\x00"), Some(b"q\"")];
+        for (i, key) in keys.into_iter().enumerate() {
+            for (topic, partition, offset) in
+                [("orders", 0, 0), ("t\"x", 7, 1234567890123), ("o", -1, -5)]
+            {
+                let printed = Printed {
+                    topic,
+                    partition,
+                    offset,
+                    key,
+                    order: &order,
+                };
+                let mut json = Vec::new();
+                printed.write(Format::Json, &mut json);
+                let (key, key_encoding) = crate::dead_letter::encode(key);
+                let reference = Reference {
+                    topic,
+                    partition,
+                    offset,
+                    key,
+                    key_encoding,
+                    order: &order,
+                };
+                let expected = serde_json::to_string(&reference).unwrap() + "\n";
+                assert_eq!(String::from_utf8_lossy(&json), expected, "case {i}");
+                let mut human = Vec::new();
+                printed.write(Format::Human, &mut human);
+                let expected = format!(
+                    "Received order: {}\nPartition: {partition}, Offset: {offset}\n",
+                    order.to_json()
+                );
+                assert_eq!(String::from_utf8_lossy(&human), expected, "case {i}");
+            }
+        }
     }
 }

@@ -180,6 +180,26 @@ impl<'a> Batches<'a> {
     }
 }
 
+/// The offset after the last whole batch of `data`, read from the batch headers alone (no CRC,
+/// no records): where a reader of all of `data` ends up. `None` when no whole batch is there.
+pub fn end_offset(data: &[u8]) -> Option<i64> {
+    let mut pos = 0;
+    let mut end = None;
+    while let Some(head) = data.get(pos..pos + HEADER_LEN) {
+        let batch_len = be_i32(head, 8);
+        if batch_len < (HEADER_LEN - LOG_OVERHEAD) as i32 {
+            break;
+        }
+        let next = pos + LOG_OVERHEAD + batch_len as usize;
+        if next > data.len() {
+            break;
+        }
+        end = Some(be_i64(head, 0) + i64::from(be_i32(head, LAST_OFFSET_DELTA_AT)) + 1);
+        pos = next;
+    }
+    end
+}
+
 impl<'a> Iterator for Batches<'a> {
     type Item = Result<Batch<'a>, RecordError>;
 

@@ -64,6 +64,30 @@ pub fn encode_batch(
     Ok(())
 }
 
+/// Whether a batch `encode_batch` wrote carries a producer id (idempotent).
+pub fn is_idempotent(batch: &[u8]) -> bool {
+    batch.len() >= HEADER_LEN && be_i64_at(batch, PRODUCER_ID_AT) >= 0
+}
+
+/// Gives a batch `encode_batch` wrote new producer ids and sequence, and seals it again.
+pub fn restamp(batch: &mut [u8], ids: ProducerIds) {
+    if batch.len() < HEADER_LEN {
+        return;
+    }
+    batch[PRODUCER_ID_AT..PRODUCER_ID_AT + 8].copy_from_slice(&ids.id.to_be_bytes());
+    batch[PRODUCER_ID_AT + 8..PRODUCER_ID_AT + 10].copy_from_slice(&ids.epoch.to_be_bytes());
+    batch[PRODUCER_ID_AT + 10..PRODUCER_ID_AT + 14]
+        .copy_from_slice(&ids.base_sequence.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES_AT..]);
+    batch[CRC_AT..ATTRIBUTES_AT].copy_from_slice(&crc.to_be_bytes());
+}
+
+fn be_i64_at(b: &[u8], at: usize) -> i64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&b[at..at + 8]);
+    i64::from_be_bytes(bytes)
+}
+
 fn to_i32(size: usize, what: &'static str) -> Result<i32, RecordError> {
     i32::try_from(size).map_err(|_| RecordError::TooLarge {
         what,

@@ -17,8 +17,8 @@ mod encode;
 use std::fmt;
 
 pub use codecs::{compress, uncompressed_only, Compressor};
-pub use decode::{Batches, ControlType, Record};
-pub use encode::encode_batch;
+pub use decode::{end_offset, Batches, ControlType, Record};
+pub use encode::{encode_batch, is_idempotent, restamp};
 
 /// A batch's header, from its base offset to its record count, is 61 bytes.
 const HEADER_LEN: usize = 61;
@@ -28,6 +28,8 @@ const MAGIC_AT: usize = 16;
 const CRC_AT: usize = 17;
 /// The CRC covers everything from the attributes to the end of the batch.
 const ATTRIBUTES_AT: usize = 21;
+const LAST_OFFSET_DELTA_AT: usize = 23;
+const PRODUCER_ID_AT: usize = 43;
 const MAGIC: i8 = 2;
 
 const COMPRESSION_BITS: i16 = 0x07;
@@ -301,6 +303,62 @@ mod tests {
             RecordError::Corrupt { what, .. } => what,
             other => panic!("expected Corrupt, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_restamped_batch_carries_the_new_ids_and_still_checks() {
+        let records = [OutRecord {
+            key: Some(b"k"),
+            value: Some(b"v"),
+        }];
+        let ids = ProducerIds {
+            id: 7,
+            epoch: 1,
+            base_sequence: 40,
+        };
+        let mut batch = Vec::new();
+        encode_batch(&mut batch, &records, 1, Compression::None, compress, ids).unwrap();
+        assert!(is_idempotent(&batch));
+        let renewed = ProducerIds {
+            id: 9000,
+            epoch: 3,
+            base_sequence: 0,
+        };
+        restamp(&mut batch, renewed);
+        let (batches, decoded) = decode(&batch);
+        let b = &batches[0];
+        assert_eq!((b.producer_id, b.base_sequence), (9000, 0));
+        assert_eq!(decoded[0].3.as_deref(), Some(&b"v"[..]));
+        let mut plain = Vec::new();
+        let none = ProducerIds::NONE;
+        encode_batch(&mut plain, &records, 1, Compression::None, compress, none).unwrap();
+        assert!(!is_idempotent(&plain));
+    }
+
+    #[test]
+    fn the_end_offset_is_where_a_reader_of_every_whole_batch_ends() {
+        let record = |v: &'static [u8]| OutRecord {
+            key: None,
+            value: Some(v),
+        };
+        let first = encode(
+            &[record(b"a"), record(b"b"), record(b"c")],
+            Compression::None,
+        );
+        let mut second = encode(&[record(b"d"), record(b"e")], Compression::None);
+        second[..8].copy_from_slice(&10i64.to_be_bytes());
+        let both = [first.clone(), second.clone()].concat();
+        assert_eq!(end_offset(&both), Some(12));
+        let walked = Batches::new(&both).map(|b| b.unwrap().next_offset()).last();
+        assert_eq!(walked, Some(12));
+        // A batch cut short by the fetch size is not read yet: the end is the one before it.
+        assert_eq!(end_offset(&both[..both.len() - 1]), Some(3));
+        assert_eq!(end_offset(&first[..first.len() - 1]), None);
+        assert_eq!(end_offset(&[]), None);
+        // A length too short for a header ends the walk, as it ends the reader's.
+        let mut broken = both.clone();
+        broken[first.len() + 8..first.len() + 12].copy_from_slice(&3i32.to_be_bytes());
+        assert_eq!(end_offset(&broken), Some(3));
     }
 
     #[test]
