@@ -153,6 +153,7 @@ fn connect_and_send(
         in_flight: VecDeque::new(),
         free: Vec::new(),
         spare: Vec::new(),
+        outgoing: Vec::new(),
         rate_start: None,
         queued: 0,
     };
@@ -190,6 +191,8 @@ struct Producer<'a, 'c> {
     free: Vec<Batch>,
     /// Orders of settled batches, whose strings the next lines' orders reuse.
     spare: Vec<Order>,
+    /// The records of the last call, emptied: their room is the next call's.
+    outgoing: Vec<Outgoing<'static>>,
     /// When the first order was queued: `--rate` counts from there, not from start-up.
     rate_start: Option<Instant>,
     queued: u64,
@@ -350,27 +353,26 @@ impl Producer<'_, '_> {
             self.complete_oldest()?;
         }
         let mut batch = std::mem::replace(&mut self.batch, self.free.pop().unwrap_or_default());
-        let outgoing: Vec<Outgoing<'_>> = batch
-            .orders
-            .iter()
-            .zip(&batch.spans)
-            .map(|(o, span)| Outgoing {
-                partition: partition::for_key(o.order_id().as_bytes(), self.partitions),
-                key: Some(o.order_id().as_bytes()),
-                value: Some(&batch.values[span.clone()]),
-            })
-            .collect();
+        let mut outgoing: Vec<Outgoing<'_>> = reuse(std::mem::take(&mut self.outgoing));
+        outgoing.extend(
+            batch
+                .orders
+                .iter()
+                .zip(&batch.spans)
+                .map(|(o, span)| Outgoing {
+                    partition: partition::for_key(o.order_id().as_bytes(), self.partitions),
+                    key: Some(o.order_id().as_bytes()),
+                    value: Some(&batch.values[span.clone()]),
+                }),
+        );
         batch.sent_at = Some(Instant::now());
         let sending = self
             .client
             .send(&self.config.topic, &outgoing, &self.settings);
         self.seen.attempted += outgoing.len() as u64;
         self.seen.bytes += batch.values.len() as u64;
-        let mut partitions: Vec<i32> = outgoing.iter().map(|o| o.partition).collect();
-        partitions.sort_unstable();
-        partitions.dedup();
-        self.seen.batches += partitions.len() as u64;
-        drop(outgoing);
+        self.seen.batches += sending.batches() as u64;
+        self.outgoing = reuse(outgoing);
         self.in_flight.push_back((batch, sending));
         Ok(())
     }
@@ -575,6 +577,13 @@ fn write_delivery(
             out.write_all(b"\n")
         }
     }
+}
+
+/// An emptied vector with its room kept, for records that borrow from other buffers: collecting
+/// an empty vector's items into one of a type of the same size reuses its allocation.
+fn reuse<'a>(mut records: Vec<Outgoing<'_>>) -> Vec<Outgoing<'a>> {
+    records.clear();
+    records.into_iter().map(|_| unreachable!()).collect()
 }
 
 fn trim_line_end(line: &[u8]) -> &[u8] {

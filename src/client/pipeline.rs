@@ -14,7 +14,7 @@
 //! in-order retries do.
 
 use super::conn::garbled;
-use super::produce::{failed, produce_request, settled, Pending, Produced, PRODUCE};
+use super::produce::{failed, produce_request, settled, unsettled, Pending, Produced, PRODUCE};
 use super::request::ApiKey;
 use super::{Acks, Client, Failure, Outgoing, ProduceSettings};
 
@@ -27,6 +27,8 @@ pub(super) struct Pipeline {
     resend_upto: u64,
     awaited: std::collections::VecDeque<Awaited>,
     kept: Vec<((u64, i32), Result<Answers, Failure>)>,
+    /// The room of the last answer read, for the next one.
+    room: Answers,
 }
 
 /// (partition, error code, base offset) per partition of one produce answer.
@@ -50,6 +52,14 @@ pub struct Sending {
     unsent: Vec<Pending>,
     /// Settled without an answer to wait for (acks=0, or a failure before anything went out).
     done: Option<Produced>,
+    batches: usize,
+}
+
+impl Sending {
+    /// Record batches the call sends, one per partition.
+    pub fn batches(&self) -> usize {
+        self.batches
+    }
 }
 
 /// One request on one connection, its answer not read yet.
@@ -74,6 +84,7 @@ impl Client<'_> {
             requests: Vec::new(),
             unsent: Vec::new(),
             done: None,
+            batches: 0,
         };
         if settings.acks == Acks::None {
             sending.done = Some(self.produce(topic, records, settings));
@@ -86,17 +97,30 @@ impl Client<'_> {
                 return sending;
             }
         };
+        sending.batches = pending.len();
+        // The common case, every batch to one leader, takes the batches as they are.
+        let leaders: Option<i32> = pending
+            .iter()
+            .map(|p| self.leader(topic, p.partition).ok())
+            .reduce(|a, b| a.filter(|&a| Some(a) == b))
+            .flatten();
+        let mut single = None;
         let mut by_node: Vec<(i32, Vec<Pending>)> = Vec::new();
-        for p in pending {
-            match self.leader(topic, p.partition) {
-                Ok(node) => match by_node.iter_mut().find(|(n, _)| *n == node) {
-                    Some((_, parts)) => parts.push(p),
-                    None => by_node.push((node, vec![p])),
-                },
-                Err(_) => sending.unsent.push(p),
+        match leaders {
+            Some(node) => single = Some((node, pending)),
+            None => {
+                for p in pending {
+                    match self.leader(topic, p.partition) {
+                        Ok(node) => match by_node.iter_mut().find(|(n, _)| *n == node) {
+                            Some((_, parts)) => parts.push(p),
+                            None => by_node.push((node, vec![p])),
+                        },
+                        Err(_) => sending.unsent.push(p),
+                    }
+                }
             }
         }
-        for (node, parts) in by_node {
+        for (node, parts) in single.into_iter().chain(by_node) {
             match self.start_produce(node, topic, &parts, settings) {
                 Ok((serial, correlation, version)) => {
                     let on = Awaited {
@@ -128,13 +152,13 @@ impl Client<'_> {
         if let Some(done) = sending.done {
             return done;
         }
-        let mut results = vec![None; sending.count];
+        let mut results = vec![unsettled(); sending.count];
         let mut again = sending.unsent;
         // Sent before a retry began: may find the broker waiting for the batches sent again.
         let resent = sending.ticket <= self.pipeline.resend_upto;
         for request in sending.requests {
             match self.answer_of(topic, request.on, settings) {
-                Ok(answers) => {
+                Ok(mut answers) => {
                     for p in request.parts {
                         let answer = answers.iter().find(|a| a.0 == p.partition);
                         let retry = match answer {
@@ -153,6 +177,8 @@ impl Client<'_> {
                             again.push(p);
                         }
                     }
+                    answers.clear();
+                    self.pipeline.room = answers;
                 }
                 // Whatever is not settled yet is refused for the error that ended the call.
                 Err(Failure::Fatal(e)) => return settled(results, Some(e)),
@@ -229,6 +255,7 @@ impl Client<'_> {
         settings: &ProduceSettings,
     ) -> Result<Answers, Failure> {
         let stop = self.stop;
+        let mut answers = std::mem::take(&mut self.pipeline.room);
         let Some(conn) = self.same_conn(on.node, on.serial) else {
             return Err(Failure::Network(format!(
                 "the connection a produce request to '{topic}' went out on was closed before \
@@ -242,7 +269,9 @@ impl Client<'_> {
             settings.ack_timeout,
             stop,
         )?;
-        let parsed = super::produce::parse_produce(body, on.version);
-        parsed.map_err(|e| garbled(&conn.addr, ApiKey::Produce, e))
+        let parsed = super::produce::parse_produce_into(body, on.version, &mut answers);
+        parsed
+            .map(|()| answers)
+            .map_err(|e| garbled(&conn.addr, ApiKey::Produce, e))
     }
 }

@@ -152,22 +152,36 @@ pub(super) fn failed(count: usize, e: Error) -> Produced {
     (vec![Err(Refusal::other(&e)); count], Some(e))
 }
 
-/// The results of a call that settled every record, or ended early with `ended`.
-pub(super) fn settled(
-    results: Vec<Option<Result<Delivery, Refusal>>>,
-    ended: Option<Error>,
-) -> Produced {
-    let why = match &ended {
-        Some(e) => Refusal::other(e),
-        None => Refusal {
-            kind: RefusalKind::Other,
-            cause: "not sent".into(),
-        },
-    };
-    let results = results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(why.clone())))
-        .collect();
+/// One result per record, each [`unsettled`] until the call settles it.
+pub(super) type Results = Vec<Result<Delivery, Refusal>>;
+
+/// The place of a result not settled yet (no refusal has an empty cause).
+pub(super) fn unsettled() -> Result<Delivery, Refusal> {
+    Err(Refusal {
+        kind: RefusalKind::Other,
+        cause: String::new(),
+    })
+}
+
+fn is_unsettled(r: &Result<Delivery, Refusal>) -> bool {
+    matches!(r, Err(refusal) if refusal.cause.is_empty())
+}
+
+/// The results of a call that settled every record, or ended early with `ended`: what is not
+/// settled is refused for that error.
+pub(super) fn settled(mut results: Results, ended: Option<Error>) -> Produced {
+    if results.iter().any(is_unsettled) {
+        let why = match &ended {
+            Some(e) => Refusal::other(e),
+            None => Refusal {
+                kind: RefusalKind::Other,
+                cause: "not sent".into(),
+            },
+        };
+        for r in results.iter_mut().filter(|r| is_unsettled(r)) {
+            *r = Err(why.clone());
+        }
+    }
     (results, ended)
 }
 
@@ -242,7 +256,7 @@ impl Client<'_> {
             Ok(p) => p,
             Err(e) => return failed(records.len(), e),
         };
-        let mut results = vec![None; records.len()];
+        let mut results = vec![unsettled(); records.len()];
         let ended = self.deliver(topic, pending, &mut results, settings, false);
         settled(results, ended)
     }
@@ -269,7 +283,7 @@ impl Client<'_> {
         &mut self,
         topic: &str,
         mut pending: Vec<Pending>,
-        results: &mut [Option<Result<Delivery, Refusal>>],
+        results: &mut [Result<Delivery, Refusal>],
         settings: &ProduceSettings,
         resent: bool,
     ) -> Option<Error> {
@@ -375,7 +389,7 @@ impl Client<'_> {
         };
         for p in &pending {
             for &r in &p.records {
-                results[r] = Some(Err(why.clone()));
+                results[r] = Err(why.clone());
             }
         }
         ended
@@ -391,17 +405,17 @@ impl Client<'_> {
         code: i16,
         base: i64,
         settings: &ProduceSettings,
-        results: &mut [Option<Result<Delivery, Refusal>>],
+        results: &mut [Result<Delivery, Refusal>],
         resent: bool,
     ) -> Option<String> {
         match code {
             codes::NONE | codes::DUPLICATE_SEQUENCE => {
                 for (i, &r) in p.records.iter().enumerate() {
-                    results[r] = Some(Ok(Delivery {
+                    results[r] = Ok(Delivery {
                         partition: p.partition,
                         offset: (settings.acks != Acks::None && base >= 0)
                             .then_some(base + i as i64),
-                    }));
+                    });
                 }
                 None
             }
@@ -433,7 +447,7 @@ impl Client<'_> {
                     ),
                 };
                 for &r in &p.records {
-                    results[r] = Some(Err(why.clone()));
+                    results[r] = Err(why.clone());
                 }
                 None
             }
@@ -466,18 +480,27 @@ impl Client<'_> {
         idempotent: bool,
     ) -> Result<Vec<Pending>, Error> {
         let mut by_partition: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
-        for (i, r) in records.iter().enumerate() {
-            by_partition
-                .entry(r.partition)
-                .or_insert_with(|| Vec::with_capacity(records.len()))
-                .push(i);
+        let mut single = None;
+        // The common case, every record to one partition, needs no map.
+        match records.first().map(|r| r.partition) {
+            Some(p) if records.iter().all(|r| r.partition == p) => {
+                single = Some((p, (0..records.len()).collect()));
+            }
+            _ => {
+                for (i, r) in records.iter().enumerate() {
+                    by_partition
+                        .entry(r.partition)
+                        .or_insert_with(|| Vec::with_capacity(records.len()))
+                        .push(i);
+                }
+            }
         }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let mut pending = Vec::with_capacity(by_partition.len());
-        for (partition, indices) in by_partition {
+        let mut pending = Vec::with_capacity(by_partition.len().max(1));
+        for (partition, indices) in single.into_iter().chain(by_partition) {
             let ids = match (&mut self.idempotence, idempotent) {
                 (Some(state), true) => state.take(topic, partition, indices.len()),
                 _ => ProducerIds::NONE,
@@ -563,8 +586,17 @@ pub(super) fn produce_request<'r>(
 }
 
 pub(super) fn parse_produce(body: &[u8], version: i16) -> WireResult<Vec<(i32, i16, i64)>> {
-    let mut r = Reader::new(body, version >= 9);
     let mut out = Vec::new();
+    parse_produce_into(body, version, &mut out).map(|()| out)
+}
+
+/// (partition, error code, base offset) per partition of a produce answer, into `out`.
+pub(super) fn parse_produce_into(
+    body: &[u8],
+    version: i16,
+    out: &mut Vec<(i32, i16, i64)>,
+) -> WireResult<()> {
+    let mut r = Reader::new(body, version >= 9);
     r.topics(14, |r, _| {
         let index = r.i32()?;
         let error = r.i16()?;
@@ -586,7 +618,7 @@ pub(super) fn parse_produce(body: &[u8], version: i16) -> WireResult<Vec<(i32, i
         out.push((index, error, base));
         Ok(())
     })?;
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
