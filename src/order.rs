@@ -183,18 +183,7 @@ impl Order {
         out.extend_from_slice(b"\",\"item\":\"");
         out.extend_from_slice(self.item.as_bytes());
         out.extend_from_slice(b"\",\"quantity\":");
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut q = self.quantity;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (q % 10) as u8;
-            q /= 10;
-            if q == 0 {
-                break;
-            }
-        }
-        out.extend_from_slice(&digits[at..]);
+        push_int(out, self.quantity as i64);
         out.push(b'}');
     }
 
@@ -218,6 +207,25 @@ impl Order {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("an order always serializes")
     }
+}
+
+/// Appends `n` in decimal, as JSON and the seed's lines write numbers.
+pub fn push_int(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Checks a record's key against the order in its payload.

@@ -9,7 +9,7 @@ use crate::client::{Member, PartitionRecords, Step};
 use crate::config::Format;
 use crate::dead_letter::Envelope;
 use crate::error::{output_closed, Error};
-use crate::order::{check_key, Order};
+use crate::order::{check_key, push_int, Order};
 
 /// One valid record as printed.
 struct Printed<'a> {
@@ -72,24 +72,6 @@ fn push_str(line: &mut Vec<u8>, s: &str) {
         line.extend_from_slice(s.as_bytes());
         line.push(b'"');
     }
-}
-
-fn push_int(line: &mut Vec<u8>, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        line.push(b'-');
-    }
-    line.extend_from_slice(&digits[at..]);
 }
 
 impl Consumer<'_, '_> {
