@@ -154,10 +154,12 @@ impl Order {
                     order.quantity = quantity;
                     order
                 }
+                // Room for the texts of most orders, so that a slot reused for a longer one does
+                // not grow again and again.
                 None => Order {
                     order_id: order_id.to_string(),
-                    user: user.to_string(),
-                    item: item.to_string(),
+                    user: roomy(user),
+                    item: roomy(item),
                     quantity,
                 },
             }
@@ -208,6 +210,16 @@ impl Order {
         serde_json::to_string(self).expect("an order always serializes")
     }
 }
+
+/// `s` in a string with room for at least [`SLOT_ROOM`] bytes.
+fn roomy(s: &str) -> String {
+    let mut text = String::with_capacity(s.len().max(SLOT_ROOM));
+    text.push_str(s);
+    text
+}
+
+/// Bytes a reused order's text can hold without growing: most names and items fit.
+const SLOT_ROOM: usize = 64;
 
 /// Appends `n` in decimal, as JSON and the seed's lines write numbers.
 pub fn push_int(out: &mut Vec<u8>, n: i64) {

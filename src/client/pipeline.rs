@@ -29,7 +29,29 @@ pub(super) struct Pipeline {
     kept: Vec<((u64, i32), Result<Answers, Failure>)>,
     /// The room of the last answer read, for the next one.
     room: Answers,
+    /// The room of settled batches (record indices, encoded bytes), for the next ones.
+    free: Vec<(Vec<usize>, Vec<u8>)>,
 }
+
+impl Pipeline {
+    /// Emptied room for a batch's record indices and bytes: a settled batch's, or new.
+    pub(super) fn recycled(&mut self) -> (Vec<usize>, Vec<u8>) {
+        self.free.pop().unwrap_or_default()
+    }
+
+    /// Keeps a settled batch's room, as many as a full pipeline uses.
+    fn recycle(&mut self, p: Pending) {
+        if self.free.len() < 2 * MAX_IN_FLIGHT {
+            let (mut indices, mut bytes) = (p.records, p.batch);
+            indices.clear();
+            bytes.clear();
+            self.free.push((indices, bytes));
+        }
+    }
+}
+
+/// The most calls in flight that idempotence allows.
+const MAX_IN_FLIGHT: usize = 5;
 
 /// (partition, error code, base offset) per partition of one produce answer.
 type Answers = Vec<(i32, i16, i64)>;
@@ -173,8 +195,9 @@ impl Client<'_> {
                             ),
                             None => Some(String::new()),
                         };
-                        if retry.is_some() {
-                            again.push(p);
+                        match retry {
+                            Some(_) => again.push(p),
+                            None => self.pipeline.recycle(p),
                         }
                     }
                     answers.clear();

@@ -484,7 +484,9 @@ impl Client<'_> {
         // The common case, every record to one partition, needs no map.
         match records.first().map(|r| r.partition) {
             Some(p) if records.iter().all(|r| r.partition == p) => {
-                single = Some((p, (0..records.len()).collect()));
+                let mut indices = self.pipeline.recycled().0;
+                indices.extend(0..records.len());
+                single = Some((p, indices));
             }
             _ => {
                 for (i, r) in records.iter().enumerate() {
@@ -512,7 +514,7 @@ impl Client<'_> {
                     value: records[i].value,
                 })
                 .collect();
-            let mut out = Vec::new();
+            let mut out = self.pipeline.recycled().1;
             records::encode_batch(
                 &mut out,
                 &batch,
