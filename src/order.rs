@@ -211,6 +211,16 @@ impl Order {
     }
 }
 
+/// Whether `b` is a UUID as [`Order`] keeps it: 36 bytes, lower-case hex digits with hyphens
+/// after the 8th, 12th, 16th and 20th.
+fn is_canonical_uuid(b: &[u8]) -> bool {
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+        })
+}
+
 /// `s` in a string with room for at least [`SLOT_ROOM`] bytes.
 fn roomy(s: &str) -> String {
     let mut text = String::with_capacity(s.len().max(SLOT_ROOM));
@@ -251,7 +261,12 @@ pub fn push_int(out: &mut Vec<u8>, n: i64) {
 pub fn check_key(key: Option<&[u8]>, order: &Order) -> Result<(), Invalid> {
     match key {
         None => Ok(()),
-        Some(key) if key.eq_ignore_ascii_case(order.order_id.as_bytes()) => Ok(()),
+        Some(key)
+            if key == order.order_id.as_bytes()
+                || key.eq_ignore_ascii_case(order.order_id.as_bytes()) =>
+        {
+            Ok(())
+        }
         Some(key) => Err(Invalid::KeyMismatch {
             key: match std::str::from_utf8(key) {
                 Ok(text) => quoted(text),
@@ -419,6 +434,10 @@ fn from_object<T>(
 
 /// The canonical (lower-case hyphenated) spelling of `s`: `s` itself, or written into `buf`.
 fn uuid<'a>(s: &'a str, buf: &'a mut [u8; 36]) -> Result<&'a str, Invalid> {
+    // The common case, already canonical, is told by its bytes alone.
+    if is_canonical_uuid(s.as_bytes()) {
+        return Ok(s);
+    }
     // Only the canonical hyphenated form: other spellings would give one order several keys.
     match Uuid::try_parse(s) {
         // Already canonical (the common case): keep it, formatting costs more than the parse.
@@ -433,13 +452,17 @@ fn uuid<'a>(s: &'a str, buf: &'a mut [u8; 36]) -> Result<&'a str, Invalid> {
 
 fn text<'a>(field: &'static str, s: &'a str) -> Result<&'a str, Invalid> {
     let trimmed = s.trim();
-    let chars = trimmed.chars().count();
-    if chars == 0 {
+    if trimmed.is_empty() {
         return Err(Invalid::Field {
             field,
             rule: "must not be empty".into(),
         });
     }
+    // No more characters than bytes: only a long text is counted.
+    let chars = match trimmed.len() {
+        n if n <= MAX_TEXT_CHARS => n,
+        _ => trimmed.chars().count(),
+    };
     if chars > MAX_TEXT_CHARS {
         return Err(Invalid::Field {
             field,
@@ -834,6 +857,30 @@ mod tests {
                     String::from_utf8_lossy(&expected)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_canonical_uuid_test_agrees_with_the_uuid_parser() {
+        let id = Uuid::new_v4().hyphenated().to_string();
+        let mut cases = vec![
+            id.clone(),
+            id.to_uppercase(),
+            id.replace('-', ""),
+            format!("{{{id}}}"),
+        ];
+        for at in 0..36 {
+            for c in [b'g', b'A', b'-', b'0', b' ', 0xc3] {
+                let mut b = id.clone().into_bytes();
+                b[at] = c;
+                cases.push(String::from_utf8_lossy(&b).into_owned());
+            }
+        }
+        for case in &cases {
+            let by_parser = Uuid::try_parse(case).is_ok()
+                && case.len() == 36
+                && !case.bytes().any(|b| b.is_ascii_uppercase());
+            assert_eq!(is_canonical_uuid(case.as_bytes()), by_parser, "{case:?}");
         }
     }
 }
