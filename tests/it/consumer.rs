@@ -424,7 +424,9 @@ fn without_a_group_coordinator_it_falls_back_to_manual_assignment() {
 #[test]
 fn a_closed_stdout_ends_quietly() {
     let topic = util::topic("pipe", 1);
-    util::produce_orders(&topic, 500);
+    // More output than a pipe and `head`'s read hold together, so the write after `head` left
+    // meets the closed pipe (the consumer writes a fetch's orders at once).
+    util::produce_orders(&topic, 3000);
     let out = std::process::Command::new("bash")
         .arg("-c")
         .arg(format!(
