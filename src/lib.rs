@@ -6,6 +6,9 @@
 
 #[cfg(feature = "count-allocs")]
 pub mod alloc_count;
+// Linked for its `memcpy` symbol alone (the static x86_64 musl build).
+#[cfg(feature = "fast-memcpy")]
+use fastcopy as _;
 pub mod avro;
 pub mod base64;
 pub mod cli;
