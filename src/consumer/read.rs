@@ -9,7 +9,7 @@ use crate::client::{Member, PartitionRecords, Step};
 use crate::config::Format;
 use crate::dead_letter::Envelope;
 use crate::error::{output_closed, Error};
-use crate::order::{check_key, push_int, Order};
+use crate::order::{check_key, push_int, push_json_str, Order};
 
 /// One valid record as printed.
 struct Printed<'a> {
@@ -38,7 +38,7 @@ impl Printed<'_> {
             }
             Format::Json => {
                 line.extend_from_slice(b"{\"topic\":");
-                push_str(line, self.topic);
+                push_json_str(line, self.topic);
                 line.extend_from_slice(b",\"partition\":");
                 push_int(line, i64::from(self.partition));
                 line.extend_from_slice(b",\"offset\":");
@@ -47,11 +47,11 @@ impl Printed<'_> {
                 match self.key.map(std::str::from_utf8) {
                     None => line.extend_from_slice(b"null,\"key_encoding\":null"),
                     Some(Ok(text)) => {
-                        push_str(line, text);
+                        push_json_str(line, text);
                         line.extend_from_slice(b",\"key_encoding\":\"text\"");
                     }
                     Some(Err(_)) => {
-                        push_str(line, &base64::encode(self.key.unwrap_or_default()));
+                        push_json_str(line, &base64::encode(self.key.unwrap_or_default()));
                         line.extend_from_slice(b",\"key_encoding\":\"base64\"");
                     }
                 }
@@ -60,17 +60,6 @@ impl Printed<'_> {
                 line.extend_from_slice(b"}\n");
             }
         }
-    }
-}
-
-/// A JSON string: copied whole when nothing in it needs an escape.
-fn push_str(line: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        serde_json::to_writer(line, s).expect("a string always serializes");
-    } else {
-        line.push(b'"');
-        line.extend_from_slice(s.as_bytes());
-        line.push(b'"');
     }
 }
 
