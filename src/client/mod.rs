@@ -40,7 +40,7 @@ pub use fetch::{
 pub use heartbeat::Beat;
 pub use heartbeat::GroupSettings;
 pub use membership::{Heartbeat, Member};
-pub use pipeline::Sending;
+pub use pipeline::{Sending, MAX_IN_FLIGHT};
 pub use produce::{Acks, Delivery, Outgoing, ProduceSettings, Refusal, RefusalKind};
 pub use records::{compress, uncompressed_only, Compression, Compressor};
 pub use sasl::Mechanism;

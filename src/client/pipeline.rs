@@ -50,8 +50,9 @@ impl Pipeline {
     }
 }
 
-/// The most calls in flight that idempotence allows.
-const MAX_IN_FLIGHT: usize = 5;
+/// The most produce calls in flight that idempotence allows (the broker keeps the last five
+/// batches of a producer per partition to tell a retry from a new batch).
+pub const MAX_IN_FLIGHT: usize = 5;
 
 /// (partition, error code, base offset) per partition of one produce answer.
 type Answers = Vec<(i32, i16, i64)>;

@@ -486,7 +486,7 @@ pub const BATCH_BYTES: Setting = flag("batch-bytes")
     .help("bytes per produce request's batch, at most (Java's default is 16384 per partition)");
 
 pub const MAX_IN_FLIGHT: Setting = flag("max-in-flight")
-    .value("N", Rule::int(1, 5))
+    .value("N", Rule::int(1, crate::client::MAX_IN_FLIGHT as u64))
     .env("KAFKA_MAX_IN_FLIGHT")
     .property("max.in.flight.requests.per.connection")
     .default("5")
