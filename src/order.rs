@@ -171,9 +171,10 @@ impl Order {
     /// copies per order rather than a serializer's one per fragment.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         out.reserve(64 + self.user.len() + self.item.len());
-        out.extend_from_slice(b"{\"order_id\":");
-        push_json_str(out, &self.order_id);
-        out.extend_from_slice(b",\"user\":");
+        // The id is canonical (hex digits and hyphens): nothing in it to escape or to look for.
+        out.extend_from_slice(b"{\"order_id\":\"");
+        out.extend_from_slice(self.order_id.as_bytes());
+        out.extend_from_slice(b"\",\"user\":");
         push_json_str(out, &self.user);
         out.extend_from_slice(b",\"item\":");
         push_json_str(out, &self.item);
