@@ -40,6 +40,9 @@ pub enum Error {
         offset: u64,
         reason: String,
     },
+    /// The Schema Registry at `url` did not answer (after every retry) or refused a request;
+    /// `cause` says which, in the registry's words where it gave some.
+    Registry { url: String, cause: String },
     /// Reading input or writing output failed.
     Io {
         what: String,
@@ -80,6 +83,7 @@ impl fmt::Display for Error {
                  there until the segment is moved aside with `--spool-quarantine`",
                 file.display()
             ),
+            Error::Registry { url, cause } => write!(f, "schema registry {url}: {cause}"),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
         }
     }

@@ -34,6 +34,7 @@ use crate::client::{
 use crate::config::{ConsumerConfig, Format, Start, MAX_FETCH_BYTES};
 use crate::error::{output_closed, secs, Error};
 use crate::order::Order;
+use crate::registry::Registry;
 use crate::stats::{PartitionFigures, Progress, Reporter};
 
 /// Largest decompressed batch accepted: Kafka's batches are at most message.max.bytes.
@@ -78,6 +79,19 @@ fn consume(
         .then(|| Member::new(&config.group, group_settings(config)));
     let beat = member.as_ref().map(Member::beat);
     let heartbeats = beat.as_ref().map(|_| client.sibling());
+    let registry = match &config.registry {
+        Some(settings) => {
+            let c = &config.connection;
+            let retry = c.client_options("order-consumer", 0, &[]).retry;
+            Some(Registry::new(
+                settings,
+                c.connect_timeout,
+                c.request_timeout,
+                retry,
+            )?)
+        }
+        None => None,
+    };
     thread::scope(|scope| {
         let _finish = Finish(beat.as_deref());
         if let (Some(beat), Some(heartbeats)) = (beat.as_deref(), heartbeats) {
@@ -105,6 +119,9 @@ fn consume(
             order: None,
             line: Vec::new(),
             ahead: None,
+            registry,
+            decoded: Vec::new(),
+            stop,
         };
         consumer.run(human)
     })
@@ -172,6 +189,11 @@ struct Consumer<'a, 'c> {
     line: Vec<u8>,
     /// The next fetch round, sent before this one's records were read.
     ahead: Option<Ahead>,
+    /// The writer schemas of wire-format records; `None` without `--schema-registry`.
+    registry: Option<Registry>,
+    /// An Avro order read as JSON text, before it is parsed.
+    decoded: Vec<u8>,
+    stop: &'a AtomicBool,
 }
 
 /// Why the poll loop ended early.

@@ -4,12 +4,14 @@
 use std::io;
 
 use super::{Consumer, Stop};
+use crate::avro;
 use crate::base64;
 use crate::client::{Member, PartitionRecords, Step};
 use crate::config::Format;
 use crate::dead_letter::Envelope;
 use crate::error::{output_closed, Error};
-use crate::order::{check_key, push_int, push_json_str, Order};
+use crate::order::{check_key, push_int, push_json_str, Order, MAX_ORDER_BYTES};
+use crate::registry::{self, Framed, Writer};
 
 /// One valid record as printed.
 struct Printed<'a> {
@@ -117,9 +119,13 @@ impl Consumer<'_, '_> {
         let mut slot = self.order.take();
         let parsed = match value {
             None => Err("the record has no value (a tombstone)".to_string()),
-            Some(v) => Order::parse_into(v, &mut slot)
-                .and_then(|order| check_key(key, order).map(|()| order))
-                .map_err(|reason| reason.to_string()),
+            Some(v) => self
+                .decode(v, &mut slot, partition, offset)?
+                .and_then(|order| {
+                    check_key(key, order)
+                        .map(|()| order)
+                        .map_err(|r| r.to_string())
+                }),
         };
         match parsed {
             Ok(order) => {
@@ -148,6 +154,60 @@ impl Consumer<'_, '_> {
             return Ok(Some(Stop::MaxMessages));
         }
         Ok(None)
+    }
+
+    /// The order in a record's value, plain JSON or in the Schema Registry's wire format, or
+    /// why it is none (`Ok(Err)`: the record goes to the dead letters). A registry that does not
+    /// answer, or a wire-format record without a registry to ask, ends the run instead: the
+    /// record may well be a good order.
+    fn decode<'s>(
+        &mut self,
+        value: &[u8],
+        slot: &'s mut Option<Order>,
+        partition: i32,
+        offset: i64,
+    ) -> Result<Result<&'s Order, String>, Error> {
+        let (id, payload) = match registry::unframe(value) {
+            Err(reason) => return Ok(Err(reason)),
+            Ok(Framed::Plain(v)) => {
+                if let Some(&b) = v.first().filter(|&&b| b < 0x20 && !b" \t\r\n".contains(&b)) {
+                    return Ok(Err(format!(
+                        "magic byte {b}: neither the Schema Registry wire format (magic byte \
+                         0) nor a JSON order"
+                    )));
+                }
+                return Ok(Order::parse_into(v, slot).map_err(|r| r.to_string()));
+            }
+            Ok(Framed::Schema { id, payload }) => (id, payload),
+        };
+        let Some(registry) = self.registry.as_mut() else {
+            return Err(Error::Usage(format!(
+                "{}/{partition} offset {offset}: the record is in the Schema Registry wire format \
+                 (schema id {id}): give --schema-registry URL (schema.registry.url) to read it",
+                self.config.topic
+            )));
+        };
+        Ok(match registry.writer(id, self.stop)? {
+            None => Err(format!(
+                "unknown schema id {id}: the schema registry has no schema with this id"
+            )),
+            Some(Writer::Json) => Order::parse_into(payload, slot)
+                .map_err(|r| format!("schema id {id} (JSON Schema): {r}")),
+            Some(Writer::Avro(writer)) => {
+                match avro::decode_json(
+                    writer,
+                    avro::Schema::order(),
+                    payload,
+                    MAX_ORDER_BYTES,
+                    &mut self.decoded,
+                ) {
+                    Ok(()) => Order::parse_into(&self.decoded, slot)
+                        .map_err(|r| format!("schema id {id} (Avro): {r}")),
+                    Err(e) => Err(format!("schema id {id}: {e}")),
+                }
+            }
+            Some(Writer::Unreadable(why)) => Err(why.clone()),
+        })
     }
 
     /// Writes one order's lines into the reused line buffer, then to the output in one call
