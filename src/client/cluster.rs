@@ -278,7 +278,13 @@ impl<'a> Client<'a> {
                 self.nodes.get(&node).cloned().ok_or_else(|| {
                     Failure::Stale(format!("broker {node} is not in the metadata"))
                 })?;
-            let conn = Conn::open(&addr, &self.options, &self.transport, self.stop)?;
+            // The metadata connection, when it goes to this broker, becomes this broker's: at
+            // start-up that saves a connection and its ApiVersions round trip. Metadata goes
+            // over a new one when next asked for.
+            let conn = match self.meta.take_if(|m| !m.spent() && m.reaches(&addr)) {
+                Some(conn) => conn,
+                None => Conn::open(&addr, &self.options, &self.transport, self.stop)?,
+            };
             self.conns.insert(node, conn);
         }
         Ok(self.conns.get_mut(&node).expect("inserted above"))

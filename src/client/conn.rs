@@ -157,6 +157,22 @@ impl Conn {
 
     /// Whether the connection is broken, or its login session (nearly) over: either way it
     /// must be replaced before the next request.
+    /// Whether this connection goes to the broker at `addr`: the same address, or, without
+    /// TLS (whose certificate was checked against the name connected to), the same socket
+    /// address (`localhost:9092` for a broker that calls itself `127.0.0.1:9092`).
+    pub fn reaches(&self, addr: &str) -> bool {
+        if self.addr == addr {
+            return true;
+        }
+        if self.stream.is_tls() {
+            return false;
+        }
+        let Ok(peer) = self.stream.tcp().peer_addr() else {
+            return false;
+        };
+        std::net::ToSocketAddrs::to_socket_addrs(addr).is_ok_and(|mut a| a.any(|a| a == peer))
+    }
+
     pub fn spent(&self) -> bool {
         let expired = self.expires.is_some_and(|at| Instant::now() >= at);
         if expired {
