@@ -174,6 +174,10 @@ fn schema_id(config: &ProducerConfig, stop: &AtomicBool) -> Result<Option<(Kind,
     let (Serializer::Registry(kind), Some(settings)) = (config.serializer, &config.registry) else {
         return Ok(None);
     };
+    if !cfg!(feature = "registry") {
+        // The settings refuse a registry in this build: nothing of it is linked in.
+        return Err(Error::Usage(registry::NO_REGISTRY.into()));
+    }
     let c = &config.connection;
     let retry = c.client_options("order-producer", 0, &[]).retry;
     let mut registry = Registry::new(settings, c.connect_timeout, c.request_timeout, retry)?;

@@ -33,6 +33,9 @@ impl Resolver<'_> {
         };
         // A URL with a login in it is refused, and not shown.
         given.secret = given.text.contains('@');
+        if !cfg!(feature = "registry") {
+            return Err(usage(&given, crate::registry::NO_REGISTRY));
+        }
         let mut endpoints = Vec::new();
         for url in given.text.split(',').map(str::trim) {
             if url.is_empty() {
@@ -72,6 +75,12 @@ impl Resolver<'_> {
             "avro" => Some(Serializer::Registry(Kind::Avro)),
             _ => None,
         })?;
+        if chosen != Serializer::Json && !cfg!(feature = "registry") {
+            return Err(usage(
+                &self.given(&SERIALIZER)?,
+                crate::registry::NO_REGISTRY,
+            ));
+        }
         if chosen != Serializer::Json && registry.is_none() {
             return Err(usage(
                 &self.given(&SERIALIZER)?,

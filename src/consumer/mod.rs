@@ -34,6 +34,7 @@ use crate::client::{
 use crate::config::{ConsumerConfig, Format, Start, MAX_FETCH_BYTES};
 use crate::error::{output_closed, secs, Error};
 use crate::order::Order;
+#[cfg(feature = "registry")]
 use crate::registry::Registry;
 use crate::stats::{PartitionFigures, Progress, Reporter};
 
@@ -79,6 +80,7 @@ fn consume(
         .then(|| Member::new(&config.group, group_settings(config)));
     let beat = member.as_ref().map(Member::beat);
     let heartbeats = beat.as_ref().map(|_| client.sibling());
+    #[cfg(feature = "registry")]
     let registry = match &config.registry {
         Some(settings) => {
             let c = &config.connection;
@@ -119,8 +121,11 @@ fn consume(
             order: None,
             line: Vec::new(),
             ahead: None,
+            #[cfg(feature = "registry")]
             registry,
+            #[cfg(feature = "registry")]
             decoded: Vec::new(),
+            #[cfg(feature = "registry")]
             stop,
         };
         consumer.run(human)
@@ -190,9 +195,12 @@ struct Consumer<'a, 'c> {
     /// The next fetch round, sent before this one's records were read.
     ahead: Option<Ahead>,
     /// The writer schemas of wire-format records; `None` without `--schema-registry`.
+    #[cfg(feature = "registry")]
     registry: Option<Registry>,
     /// An Avro order read as JSON text, before it is parsed.
+    #[cfg(feature = "registry")]
     decoded: Vec<u8>,
+    #[cfg(feature = "registry")]
     stop: &'a AtomicBool,
 }
 

@@ -4,14 +4,19 @@
 use std::io;
 
 use super::{Consumer, Stop};
+#[cfg(feature = "registry")]
 use crate::avro;
 use crate::base64;
 use crate::client::{Member, PartitionRecords, Step};
 use crate::config::Format;
 use crate::dead_letter::Envelope;
 use crate::error::{output_closed, Error};
-use crate::order::{check_key, push_int, push_json_str, Order, MAX_ORDER_BYTES};
-use crate::registry::{self, Framed, Writer};
+#[cfg(feature = "registry")]
+use crate::order::MAX_ORDER_BYTES;
+use crate::order::{check_key, push_int, push_json_str, Order};
+#[cfg(feature = "registry")]
+use crate::registry::Writer;
+use crate::registry::{self, Framed};
 
 /// One valid record as printed.
 struct Printed<'a> {
@@ -180,6 +185,37 @@ impl Consumer<'_, '_> {
             }
             Ok(Framed::Schema { id, payload }) => (id, payload),
         };
+        self.decode_framed(id, payload, slot, partition, offset)
+    }
+
+    /// A record in the wire format, without the registry to read it in this build.
+    #[cfg(not(feature = "registry"))]
+    fn decode_framed<'s>(
+        &mut self,
+        id: u32,
+        _payload: &[u8],
+        _slot: &'s mut Option<Order>,
+        partition: i32,
+        offset: i64,
+    ) -> Result<Result<&'s Order, String>, Error> {
+        Err(Error::Usage(format!(
+            "{}/{partition} offset {offset}: the record is in the Schema Registry wire format \
+             (schema id {id}): {}",
+            self.config.topic,
+            registry::NO_REGISTRY
+        )))
+    }
+
+    /// A record in the wire format: its writer schema comes from the registry, by id.
+    #[cfg(feature = "registry")]
+    fn decode_framed<'s>(
+        &mut self,
+        id: u32,
+        payload: &[u8],
+        slot: &'s mut Option<Order>,
+        partition: i32,
+        offset: i64,
+    ) -> Result<Result<&'s Order, String>, Error> {
         let Some(registry) = self.registry.as_mut() else {
             return Err(Error::Usage(format!(
                 "{}/{partition} offset {offset}: the record is in the Schema Registry wire format \

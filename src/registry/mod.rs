@@ -37,6 +37,11 @@ pub const MAGIC: u8 = 0;
 pub const ORDER_AVRO: &str = include_str!("../../schema/order.avsc");
 pub const ORDER_JSON_SCHEMA: &str = include_str!("../../schema/order.schema.json");
 
+/// Why a build without the `registry` feature refuses the registry's settings and records.
+pub const NO_REGISTRY: &str = "this build has no Schema Registry support (Avro, JSON Schema): \
+     use the TLS build (dist/<target>-tls/ from `make static`, or `cargo build --release \
+     --features tls`)";
+
 /// Where the registry is and how to log in. Its `Debug` leaves the login out.
 #[derive(Clone, PartialEq)]
 pub struct Settings {

@@ -2,8 +2,10 @@
 
 use super::properties::{consume, produce};
 use super::*;
+#[cfg(feature = "registry")]
 use crate::registry::{Endpoint, Kind};
 
+#[cfg(feature = "registry")]
 #[test]
 fn the_serializer_needs_a_registry_and_names_its_urls() {
     let p = produce(&[], &[]).unwrap();
@@ -69,6 +71,7 @@ fn the_serializer_needs_a_registry_and_names_its_urls() {
     );
 }
 
+#[cfg(feature = "registry")]
 #[test]
 fn bad_registry_settings_are_named_and_logins_never_shown() {
     let cases: &[(&[&str], &str)] = &[
@@ -129,4 +132,26 @@ fn bad_registry_settings_are_named_and_logins_never_shown() {
             )
         ),
     }
+}
+
+#[cfg(not(feature = "registry"))]
+#[test]
+fn a_build_without_the_registry_says_which_build_has_it() {
+    let no = crate::registry::NO_REGISTRY;
+    assert_eq!(
+        produce(&["--schema-registry", "http://r:8081"], &[]).unwrap_err(),
+        format!("--schema-registry http://r:8081: {no}")
+    );
+    assert_eq!(
+        consume(&["-X", "schema.registry.url=http://r:8081"], &[]).unwrap_err(),
+        format!("-X schema.registry.url=http://r:8081: {no}")
+    );
+    assert_eq!(
+        produce(&["--serializer", "avro"], &[]).unwrap_err(),
+        format!("--serializer avro: {no}")
+    );
+    assert_eq!(
+        produce(&["--serializer", "json"], &[]).unwrap().serializer,
+        Serializer::Json
+    );
 }
