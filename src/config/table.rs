@@ -7,6 +7,10 @@ use crate::order;
 
 use super::{MAX_FETCH_BYTES, MAX_GROUP_CHARS, MAX_TOPIC_CHARS};
 
+mod schemas;
+
+pub use schemas::*;
+
 /// One setting: everything the parser and the help text know about it. Built with [`flag`] and
 /// the methods below, one row per setting.
 #[derive(Debug, Clone, Copy)]
@@ -659,53 +663,6 @@ pub const CONSUMER_FORMAT: Setting = flag("format")
     .value("FORMAT", FORMATS)
     .default("human")
     .help("how to print orders");
-
-pub const SERIALIZER: Setting = flag("serializer")
-    .value("FORMAT", Rule::Choice(&["json", "json-schema", "avro"]))
-    .env("KAFKA_SERIALIZER")
-    .property("value.serializer")
-    .default("json")
-    .help(
-        "how each order is written: plain JSON, or JSON Schema or Avro in the Schema Registry's \
-         wire format (needs --schema-registry)",
-    );
-
-pub const SCHEMA_REGISTRY: Setting = flag("schema-registry")
-    .value("URL", Rule::Text)
-    .env("KAFKA_SCHEMA_REGISTRY")
-    .property("schema.registry.url")
-    .when_unset("none")
-    .help(
-        "Schema Registry API base URLs (http:// or https://), comma-separated, tried in order; \
-         for Apicurio: http://HOST:PORT/apis/ccompat/v7",
-    );
-
-pub const AUTO_REGISTER: Setting = Setting {
-    rule: Rule::Bool,
-    ..flag("auto-register")
-        .env("KAFKA_AUTO_REGISTER_SCHEMAS")
-        .property("auto.register.schemas")
-        .default("true")
-        .help("register the order schema under the subject <topic>-value on first use")
-};
-
-pub const NO_AUTO_REGISTER: Setting = flag("no-auto-register")
-    .help("look the order schema up instead, and fail when it is not registered");
-
-pub const REGISTRY_USER_INFO: Setting = flag("registry-user-info")
-    .value("USER:PASSWORD", Rule::Text)
-    .env("KAFKA_SCHEMA_REGISTRY_USER_INFO")
-    .property("basic.auth.user.info")
-    .aliases(&["schema.registry.basic.auth.user.info"])
-    .secret()
-    .help("HTTP basic login for the Schema Registry; a flag shows in ps, a variable does not");
-
-pub const REGISTRY_CA: Setting = flag("registry-ca")
-    .value("FILE", Rule::Path)
-    .env("KAFKA_SCHEMA_REGISTRY_CA")
-    .property("schema.registry.ssl.ca.location")
-    .when_unset("the system's CA bundle")
-    .help("the CAs (PEM) that sign an https registry's certificate (TLS build)");
 
 /// Every setting of `order-producer`, in help order.
 pub const PRODUCER: &[Section] = &[

@@ -230,19 +230,30 @@ impl Http {
         stop: &AtomicBool,
     ) -> Result<Stream, Failure> {
         match (&self.tls, endpoint.https) {
-            (Some(tls), true) => tls.handshake(&endpoint.host, sock, address, |_| {
-                if stop.load(Ordering::SeqCst) {
-                    return Err(Failure::Fatal(Error::Interrupted));
-                }
-                match Instant::now() < deadline {
-                    true => Ok(()),
-                    false => Err(Failure::Network(format!(
-                        "{}: no TLS handshake within {}",
-                        endpoint.url(),
-                        secs(self.request_timeout)
-                    ))),
-                }
-            }),
+            (Some(tls), true) => tls
+                .handshake(&endpoint.host, sock, address, |_| {
+                    if stop.load(Ordering::SeqCst) {
+                        return Err(Failure::Fatal(Error::Interrupted));
+                    }
+                    match Instant::now() < deadline {
+                        true => Ok(()),
+                        false => Err(Failure::Network(format!(
+                            "{}: no TLS handshake within {}",
+                            endpoint.url(),
+                            secs(self.request_timeout)
+                        ))),
+                    }
+                })
+                .map_err(|f| match f {
+                    Failure::Fatal(Error::Interrupted) => Failure::Fatal(Error::Interrupted),
+                    Failure::Fatal(e) => Failure::Fatal(Error::Registry {
+                        url: endpoint.url(),
+                        cause: registry_words(&e.to_string()),
+                    }),
+                    Failure::Network(why) | Failure::Garbled(why) | Failure::Stale(why) => {
+                        Failure::Network(registry_words(&why))
+                    }
+                }),
             _ => Ok(Stream::Plain(sock)),
         }
     }
@@ -258,6 +269,17 @@ impl Http {
     ) -> Result<Stream, Failure> {
         Ok(Stream::Plain(sock))
     }
+}
+
+/// A TLS message written for brokers, in the registry's words and settings.
+#[cfg(feature = "tls")]
+fn registry_words(text: &str) -> String {
+    text.replace("the broker's", "the registry's")
+        .replace("the broker", "the registry")
+        .replace(
+            "ssl.ca.location",
+            "--registry-ca (schema.registry.ssl.ca.location)",
+        )
 }
 
 /// A connect failure in words that name the registry, not a broker.
