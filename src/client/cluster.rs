@@ -54,6 +54,8 @@ pub struct Client<'a> {
     pub(super) renew: bool,
     /// Consecutive failed fetches per partition, for the retry policy.
     pub(super) fetch_failures: HashMap<i32, u32>,
+    /// Buffers of fetch answers already read, for the next ones.
+    pub(super) spare_frames: Vec<Vec<u8>>,
     /// Attempts repeated after a failure, for `--stats`.
     retries: std::cell::Cell<u64>,
     /// Set when the last failure was a topic this client may create not being ready yet: the
@@ -84,6 +86,7 @@ impl<'a> Client<'a> {
             pipeline: Default::default(),
             renew: false,
             fetch_failures: HashMap::new(),
+            spare_frames: Vec::new(),
             retries: std::cell::Cell::new(0),
             creating: std::cell::Cell::new(false),
         };
@@ -110,6 +113,7 @@ impl<'a> Client<'a> {
             pipeline: Default::default(),
             renew: false,
             fetch_failures: HashMap::new(),
+            spare_frames: Vec::new(),
             retries: std::cell::Cell::new(0),
             creating: std::cell::Cell::new(false),
         }

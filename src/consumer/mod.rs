@@ -600,7 +600,7 @@ impl Consumer<'_, '_> {
         if let Err(e) = self.out.flush() {
             return self.output_failed(e);
         }
-        self.client.settle(&fetch)?;
+        self.client.settle(fetch)?;
         if self.progress.due() {
             let elapsed = self.progress.elapsed();
             let read = self.summary.received + self.summary.invalid;

@@ -25,7 +25,14 @@ struct Printed<'a> {
     offset: i64,
     key: Option<&'a [u8]>,
     order: &'a Order,
+    /// The record's value when it is the order exactly as [`Order::write_json`] writes it:
+    /// printed as it is.
+    json: Option<&'a [u8]>,
 }
+
+/// A decoded order, and where in the record's value its JSON starts when the value holds it
+/// exactly as [`Order::write_json`] writes it.
+type Decoded<'s> = (&'s Order, Option<usize>);
 
 impl Printed<'_> {
     /// Appends the record's lines to `line`: the seed's two lines, or one JSON object with the
@@ -36,7 +43,7 @@ impl Printed<'_> {
         match format {
             Format::Human => {
                 line.extend_from_slice(b"Received order: ");
-                self.order.write_json(line);
+                self.order_json(line);
                 line.extend_from_slice(b"\nPartition: ");
                 push_int(line, i64::from(self.partition));
                 line.extend_from_slice(b", Offset: ");
@@ -63,9 +70,18 @@ impl Printed<'_> {
                     }
                 }
                 line.extend_from_slice(b",\"order\":");
-                self.order.write_json(line);
+                self.order_json(line);
                 line.extend_from_slice(b"}\n");
             }
+        }
+    }
+}
+
+impl Printed<'_> {
+    fn order_json(&self, line: &mut Vec<u8>) {
+        match self.json {
+            Some(json) => line.extend_from_slice(json),
+            None => self.order.write_json(line),
         }
     }
 }
@@ -126,15 +142,16 @@ impl Consumer<'_, '_> {
             None => Err("the record has no value (a tombstone)".to_string()),
             Some(v) => self
                 .decode(v, &mut slot, partition, offset)?
-                .and_then(|order| {
+                .and_then(|(order, at)| {
                     check_key(key, order)
-                        .map(|()| order)
+                        .map(|()| (order, at))
                         .map_err(|r| r.to_string())
                 }),
         };
         match parsed {
-            Ok(order) => {
-                let printed = self.print(topic, partition, offset, key, order);
+            Ok((order, at)) => {
+                let json = at.and_then(|at| value.map(|v| &v[at..]));
+                let printed = self.print(topic, partition, offset, key, order, json);
                 self.order = slot;
                 if let Err(e) = printed {
                     return self.output_failed(e);
@@ -171,7 +188,7 @@ impl Consumer<'_, '_> {
         slot: &'s mut Option<Order>,
         partition: i32,
         offset: i64,
-    ) -> Result<Result<&'s Order, String>, Error> {
+    ) -> Result<Result<Decoded<'s>, String>, Error> {
         let (id, payload) = match registry::unframe(value) {
             Err(reason) => return Ok(Err(reason)),
             Ok(Framed::Plain(v)) => {
@@ -181,7 +198,9 @@ impl Consumer<'_, '_> {
                          0) nor a JSON order"
                     )));
                 }
-                return Ok(Order::parse_into(v, slot).map_err(|r| r.to_string()));
+                return Ok(Order::parse_into_as_written(v, slot)
+                    .map(|(order, as_written)| (order, as_written.then_some(0)))
+                    .map_err(|r| r.to_string()));
             }
             Ok(Framed::Schema { id, payload }) => (id, payload),
         };
@@ -197,7 +216,7 @@ impl Consumer<'_, '_> {
         _slot: &'s mut Option<Order>,
         partition: i32,
         offset: i64,
-    ) -> Result<Result<&'s Order, String>, Error> {
+    ) -> Result<Result<Decoded<'s>, String>, Error> {
         Err(Error::Usage(format!(
             "{}/{partition} offset {offset}: the record is in the Schema Registry wire format \
              (schema id {id}): {}",
@@ -215,7 +234,7 @@ impl Consumer<'_, '_> {
         slot: &'s mut Option<Order>,
         partition: i32,
         offset: i64,
-    ) -> Result<Result<&'s Order, String>, Error> {
+    ) -> Result<Result<Decoded<'s>, String>, Error> {
         let Some(registry) = self.registry.as_mut() else {
             return Err(Error::Usage(format!(
                 "{}/{partition} offset {offset}: the record is in the Schema Registry wire format \
@@ -227,7 +246,8 @@ impl Consumer<'_, '_> {
             None => Err(format!(
                 "unknown schema id {id}: the schema registry has no schema with this id"
             )),
-            Some(Writer::Json) => Order::parse_into(payload, slot)
+            Some(Writer::Json) => Order::parse_into_as_written(payload, slot)
+                .map(|(order, as_written)| (order, as_written.then_some(5)))
                 .map_err(|r| format!("schema id {id} (JSON Schema): {r}")),
             Some(Writer::Avro(writer)) => {
                 match avro::decode_json(
@@ -238,6 +258,7 @@ impl Consumer<'_, '_> {
                     &mut self.decoded,
                 ) {
                     Ok(()) => Order::parse_into(&self.decoded, slot)
+                        .map(|order| (order, None))
                         .map_err(|r| format!("schema id {id} (Avro): {r}")),
                     Err(e) => Err(format!("schema id {id}: {e}")),
                 }
@@ -255,6 +276,7 @@ impl Consumer<'_, '_> {
         offset: i64,
         key: Option<&[u8]>,
         order: &Order,
+        json: Option<&[u8]>,
     ) -> io::Result<()> {
         crate::stats::clear_before_output();
         self.line.clear();
@@ -264,6 +286,7 @@ impl Consumer<'_, '_> {
             offset,
             key,
             order,
+            json,
         };
         record.write(self.config.format, &mut self.line);
         self.out.write_all(&self.line)
@@ -312,9 +335,22 @@ mod tests {
                     offset,
                     key,
                     order: &order,
+                    json: None,
                 };
                 let mut json = Vec::new();
                 printed.write(Format::Json, &mut json);
+                // A value printed as it is gives the same lines.
+                let written = order.to_json();
+                let verbatim = Printed {
+                    json: Some(written.as_bytes()),
+                    ..printed
+                };
+                for format in [Format::Json, Format::Human] {
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    printed.write(format, &mut a);
+                    verbatim.write(format, &mut b);
+                    assert_eq!(a, b, "case {i}");
+                }
                 let (key, key_encoding) = crate::dead_letter::encode(key);
                 let reference = Reference {
                     topic,
