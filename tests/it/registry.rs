@@ -689,7 +689,7 @@ fn a_401_is_reported_and_the_login_secret_is_never_printed() {
     // base64("alice:s3cret-Pw0rd"), which would print the password all the same.
     let basic = "YWxpY2U6czNjcmV0LVB3MHJk";
     assert!(!r.stderr.contains(basic), "{}", r.stderr);
-    let requests = requests.lock().unwrap();
+    let requests = requests.lock().unwrap().clone();
     assert!(
         requests.iter().any(|q| q
             .lines()
