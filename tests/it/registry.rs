@@ -722,6 +722,175 @@ fn a_401_is_reported_and_the_login_secret_is_never_printed() {
     assert!(util::read_all(&topic).is_empty());
 }
 
+/// A CA, a certificate it signed for 127.0.0.1 and localhost (with its key), and a CA that
+/// signed nothing, made with openssl in a fresh directory.
+fn tls_certs() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(util::unique("registry-tls"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = |name: &str| {
+        format!(
+            "openssl req -x509 -new -newkey rsa:2048 -nodes -days 2 -config /dev/null \
+             -keyout {name}.key -out {name}.pem -subj '/O=order-kafka/CN={name} for the registry tests' \
+             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+             -addext subjectKeyIdentifier=hash"
+        )
+    };
+    let server = "printf '%s\\n' basicConstraints=critical,CA:FALSE \
+         keyUsage=critical,digitalSignature,keyEncipherment subjectKeyIdentifier=hash \
+         authorityKeyIdentifier=keyid subjectAltName=DNS:localhost,IP:127.0.0.1 \
+         extendedKeyUsage=serverAuth >server.ext && \
+         openssl req -new -newkey rsa:2048 -nodes -config /dev/null -keyout server.key \
+         -subj '/O=order-kafka/CN=localhost' -out server.csr && \
+         openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -days 2 \
+         -set_serial 0x$(openssl rand -hex 16) -extfile server.ext -out server.pem";
+    for script in [ca("ca"), ca("other-ca"), server.to_string()] {
+        let out = std::process::Command::new("bash")
+            .args(["-c", &script])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    dir
+}
+
+/// The registry under test behind TLS: the judge's `tls-proxy` with a certificate of
+/// [`tls_certs`], stopped when dropped.
+struct TlsRegistry {
+    child: std::process::Child,
+    /// The https:// URL of the registry's API through the proxy.
+    url: String,
+}
+
+impl TlsRegistry {
+    fn start(certs: &std::path::Path) -> TlsRegistry {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(util::it_python())
+            .arg(util::project_dir().join("scripts/registry-judge"))
+            .arg("tls-proxy")
+            .arg(certs.join("server.pem"))
+            .arg(certs.join("server.key"))
+            .arg(util::registry())
+            .args(["--seconds", "300"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the judge's tls-proxy starts");
+        let mut port = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        let port: u16 = port
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("tls-proxy printed no port: {port:?}"));
+        let rest = util::registry().strip_prefix("http://").unwrap();
+        let path = rest.find('/').map_or("", |at| &rest[at..]);
+        TlsRegistry {
+            child,
+            url: format!("https://127.0.0.1:{port}{path}"),
+        }
+    }
+}
+
+impl Drop for TlsRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An https:// registry (the TLS build): trusted through `--registry-ca` (or its property
+/// `schema.registry.ssl.ca.location`), refused with a CA that did not sign its certificate.
+#[test]
+fn an_https_registry_is_trusted_through_its_ca() {
+    let certs = tls_certs();
+    let tls = TlsRegistry::start(&certs);
+    let ca = certs.join("ca.pem").display().to_string();
+    let other = certs.join("other-ca.pem").display().to_string();
+    let topic = util::topic("reg-tls", 1);
+
+    let r = run(
+        "order-producer",
+        &[
+            "-t",
+            &topic,
+            "--serializer",
+            "avro",
+            "--schema-registry",
+            &tls.url,
+            "--registry-ca",
+            &other,
+        ],
+    );
+    assert_eq!(r.code, 1, "a certificate no given CA signed: {}", r.stderr);
+    assert!(util::read_all(&topic).is_empty());
+
+    let r = run(
+        "order-producer",
+        &[
+            "-t",
+            &topic,
+            "--serializer",
+            "avro",
+            "--schema-registry",
+            &tls.url,
+            "--registry-ca",
+            &ca,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(
+        "order-producer",
+        &[
+            "-t",
+            &topic,
+            "-X",
+            "value.serializer=avro",
+            "-X",
+            &format!("schema.registry.url={}", tls.url),
+            "-X",
+            &format!("schema.registry.ssl.ca.location={ca}"),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let stored = util::read_all(&topic);
+    assert_eq!(stored.len(), 2);
+    let id = latest(&format!("{topic}-value"))["id"].as_u64().unwrap();
+    for s in &stored {
+        assert_eq!(
+            u64::from(wire_id(&s.value)),
+            id,
+            "the registry behind the proxy"
+        );
+    }
+
+    let r = run(
+        "order-consumer",
+        &[
+            "-t",
+            &topic,
+            "-g",
+            &util::unique("g"),
+            "--schema-registry",
+            &tls.url,
+            "--registry-ca",
+            &ca,
+            "--idle-timeout",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json_lines().len(), 2, "{}", r.stdout);
+    let _ = std::fs::remove_dir_all(&certs);
+}
+
 #[test]
 fn the_wire_format_without_a_registry_is_a_usage_error() {
     let topic = util::topic("reg-usage", 1);
