@@ -753,7 +753,8 @@ pub fn it_python() -> String {
 
 /// The Confluent-compatible API of the Schema Registry under test, from `IT_REGISTRY` (e.g.
 /// `http://127.0.0.1:8081/apis/ccompat/v7`): `make test` starts a real Apicurio Registry with
-/// `scripts/with-registry`. Panics with instructions when it is unset or does not answer: a test
+/// `scripts/with-registry`, at its default global compatibility (NONE; the tests set BACKWARD on
+/// their own subjects). Panics with instructions when it is unset or does not answer: a test
 /// that needs the registry fails without one, it is never skipped.
 pub fn registry() -> &'static str {
     static REGISTRY: OnceLock<String> = OnceLock::new();
