@@ -280,9 +280,11 @@ pub fn order_ids(lines: &[serde_json::Value]) -> Vec<String> {
 /// A consumer running in the background, read line by line.
 pub struct Background {
     pub child: Child,
-    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    out: BufReader<std::process::ChildStdout>,
     stderr: std::thread::JoinHandle<String>,
     pub seen: Vec<String>,
+    /// What read_lines read past the last line end.
+    seen_tail: String,
 }
 
 impl Background {
@@ -293,7 +295,7 @@ impl Background {
             .stderr(Stdio::piped())
             .spawn()
             .expect("consumer starts");
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let out = BufReader::new(child.stdout.take().unwrap());
         let mut err = child.stderr.take().unwrap();
         let stderr = std::thread::spawn(move || {
             let mut s = String::new();
@@ -302,18 +304,27 @@ impl Background {
         });
         Background {
             child,
-            lines,
+            out,
             stderr,
             seen: Vec::new(),
+            seen_tail: String::new(),
         }
     }
 
     /// Reads until `n` lines have been seen in all; false if stdout ended first.
     pub fn read_lines(&mut self, n: usize) -> bool {
         while self.seen.len() < n {
-            match self.lines.next() {
-                Some(Ok(line)) => self.seen.push(line),
-                _ => return false,
+            let mut line = String::new();
+            match self.out.read_line(&mut line) {
+                Ok(_) if line.ends_with('\n') => {
+                    line.pop();
+                    self.seen.push(line);
+                }
+                // The end, or a last line without its end: finish() says which.
+                _ => {
+                    self.seen_tail = line;
+                    return false;
+                }
             }
         }
         true
@@ -328,15 +339,22 @@ impl Background {
         assert!(status.success());
     }
 
-    /// Reads the rest of stdout and waits; returns (exit code or -signal, stderr).
+    /// Reads the rest of stdout and waits; returns (exit code or -signal, stderr). A process
+    /// killed by a signal may have been cut in the middle of a write: its last line, when it
+    /// has no line end, is not a line it printed, and is left out.
     pub fn finish(mut self) -> (i32, String, Vec<String>) {
-        for line in self.lines.by_ref().map_while(Result::ok) {
-            self.seen.push(line);
-        }
+        let mut rest = std::mem::take(&mut self.seen_tail);
+        let _ = std::io::Read::read_to_string(&mut self.out, &mut rest);
         let status = self.child.wait().unwrap();
         let code = status.code().unwrap_or_else(|| {
             -std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
         });
+        let cut = code < 0 && !rest.is_empty() && !rest.ends_with('\n');
+        let mut lines: Vec<&str> = rest.lines().collect();
+        if cut {
+            lines.pop();
+        }
+        self.seen.extend(lines.into_iter().map(String::from));
         (code, self.stderr.join().unwrap(), self.seen)
     }
 }
