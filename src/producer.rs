@@ -307,10 +307,12 @@ impl Producer<'_, '_> {
         }
         // An order of a sent batch lends its strings: no allocation per line.
         let mut slot = self.spare.pop();
-        match Order::parse_into(payload, &mut slot).map(|_| ()) {
-            Ok(()) => {
+        match Order::parse_into_as_written(payload, &mut slot).map(|(_, as_written)| as_written) {
+            Ok(as_written) => {
+                // A line that is the order as write_json writes it is sent as it came.
+                let json = as_written.then_some(payload);
                 let pushed = match slot {
-                    Some(order) => self.push(order),
+                    Some(order) => self.push_json(order, json),
                     None => Ok(()),
                 };
                 if let Err(e) = pushed {
@@ -337,6 +339,12 @@ impl Producer<'_, '_> {
 
     /// Queues one order, sending the batch when it is full or when `--rate` says it is time.
     fn push(&mut self, order: Order) -> Result<(), Error> {
+        self.push_json(order, None)
+    }
+
+    /// Queues one order, `json` its JSON exactly as [`Order::write_json`] writes it when the
+    /// caller has it at hand.
+    fn push_json(&mut self, order: Order, json: Option<&[u8]>) -> Result<(), Error> {
         if self.client.stopped() {
             self.flush()?;
             return Err(Error::Interrupted);
@@ -360,12 +368,18 @@ impl Producer<'_, '_> {
         let batch = &mut self.batch;
         let start = batch.values.len();
         match self.encoding {
-            None => order.write_json(&mut batch.values),
+            None => match json {
+                Some(json) => batch.values.extend_from_slice(json),
+                None => order.write_json(&mut batch.values),
+            },
             Some((kind, id)) => {
                 registry::frame(id, &mut batch.values);
                 match kind {
                     Kind::Avro => crate::avro::encode_order(&order, &mut batch.values),
-                    Kind::JsonSchema => order.write_json(&mut batch.values),
+                    Kind::JsonSchema => match json {
+                        Some(json) => batch.values.extend_from_slice(json),
+                        None => order.write_json(&mut batch.values),
+                    },
                 }
             }
         }
