@@ -686,7 +686,7 @@ pub const PRODUCER: &[Section] = &[
         ],
     },
     Section {
-        title: "Schemas",
+        title: "Schemas (a Schema Registry: the TLS build)",
         settings: &[
             SERIALIZER,
             SCHEMA_REGISTRY,
@@ -746,7 +746,7 @@ pub const CONSUMER: &[Section] = &[
         ],
     },
     Section {
-        title: "Schemas",
+        title: "Schemas (a Schema Registry: the TLS build)",
         settings: &[SCHEMA_REGISTRY, REGISTRY_USER_INFO, REGISTRY_CA],
     },
     CONNECTION,

@@ -41,4 +41,4 @@ pub const REGISTRY_CA: Setting = flag("registry-ca")
     .env("KAFKA_SCHEMA_REGISTRY_CA")
     .property("schema.registry.ssl.ca.location")
     .when_unset("the system's CA bundle")
-    .help("the CAs (PEM) that sign an https registry's certificate (TLS build)");
+    .help("the CAs (PEM) that sign an https registry's certificate");
