@@ -72,6 +72,11 @@ STABLE_DIR = os.environ.get("BENCH_STABLE_DIR", "")
 STABLE = "order-kafka (stable build)"
 # Our builds by tool name: (producer, consumer).
 OURS = {"order-kafka": (PRODUCER, CONSUMER)}
+# The Avro case runs the TLS build, the one with the Schema Registry (cargo feature `registry`):
+# dist/<target>-tls beside the shipped default build, or BENCH_AVRO_DIR.
+AVRO_DIR = os.environ.get("BENCH_AVRO_DIR", f"{BIN_DIR}-tls" if BIN_DIR == SHIPPED_DIR else BIN_DIR)
+AVRO_OURS = "order-kafka (TLS build)"
+AVRO_BINARIES = (f"{AVRO_DIR}/order-producer", f"{AVRO_DIR}/order-consumer")
 if STABLE_DIR:
     OURS[STABLE] = (f"{STABLE_DIR}/order-producer", f"{STABLE_DIR}/order-consumer")
 STATIC_TARGETS = [HOST_TARGET, "aarch64-unknown-linux-musl", "armv7-unknown-linux-musleabihf"]
@@ -93,9 +98,9 @@ CASES = {
     "consume-human": ("Consuming {n} orders, default output", TOOLS, ("consume", "human"), N),
     # The Avro case, added for issue 23: ours and the Python client only (kcat has no Avro).
     "avro-produce": ("Producing {n} Avro orders through a Schema Registry, acks=all with idempotence",
-                     [*OURS, "python"], ("produce-avro", "all"), N),
+                     [AVRO_OURS, "python"], ("produce-avro", "all"), N),
     "avro-consume": ("Consuming {n} Avro orders through a Schema Registry, default output",
-                     [*OURS, "python"], ("consume-avro", "human"), N),
+                     [AVRO_OURS, "python"], ("consume-avro", "human"), N),
     "big-produce": ("Producing {n} orders, acks=all with idempotence", ["order-kafka", "kcat"],
                     ("produce", "all"), BIG_N),
     "big-consume": ("Consuming {n} orders, JSON output", ["order-kafka", "kcat"], ("consume", "json"), BIG_N),
@@ -360,6 +365,9 @@ def consumer_cmd(binary, topic, n, fmt):
 
 
 def produce(tool, topic, path, acks, avro=False):
+    if tool == AVRO_OURS:
+        cmd = producer_cmd(AVRO_BINARIES[0], topic, acks)
+        return timed(cmd + ["--serializer", "avro", "--schema-registry", REGISTRY], path)
     if tool in OURS:
         cmd = producer_cmd(OURS[tool][0], topic, acks)
         if avro:
@@ -377,7 +385,9 @@ def produce(tool, topic, path, acks, avro=False):
 
 
 def consume(tool, topic, n, out, fmt, avro=False):
-    if tool in OURS:
+    if tool == AVRO_OURS:
+        cmd = consumer_cmd(AVRO_BINARIES[1], topic, n, fmt) + ["--schema-registry", REGISTRY]
+    elif tool in OURS:
         cmd = consumer_cmd(OURS[tool][1], topic, n, fmt)
         if avro:
             cmd += ["--schema-registry", REGISTRY]
@@ -467,9 +477,10 @@ def run_cases(path, one, ids, work):
         for fmt in ("json", "human"):
             if tool in CASES[f"consume-{fmt}"][1]:
                 consume(tool, warm[tool], N, out, fmt)
-        if tool in AVRO_TOOLS:
-            produce(tool, avro_warm[tool], path, "all", avro=True)
-            consume(tool, avro_warm[tool], N, out, "human", avro=True)
+    for tool in AVRO_TOOLS:
+        progress(f"warm-up (untimed): {tool}, Avro")
+        produce(tool, avro_warm[tool], path, "all", avro=True)
+        consume(tool, avro_warm[tool], N, out, "human", avro=True)
     for run, (acks_all, acks_1) in enumerate(runs):
         for tool in rotated(TOOLS, run):
             measure("produce-all", tool, run, RUNS, acks_all[tool], path, ids, out, results)
@@ -477,9 +488,9 @@ def run_cases(path, one, ids, work):
             if tool in CASES["consume-json"][1]:
                 measure("consume-json", tool, run, RUNS, acks_all[tool], path, ids, out, results)
             measure("consume-human", tool, run, RUNS, acks_1[tool], path, ids, out, results)
-            if tool in AVRO_TOOLS:
-                measure("avro-produce", tool, run, RUNS, avro_runs[run][tool], path, ids, out, results)
-                measure("avro-consume", tool, run, RUNS, avro_runs[run][tool], path, ids, out, results)
+        for tool in rotated(AVRO_TOOLS, run):
+            measure("avro-produce", tool, run, RUNS, avro_runs[run][tool], path, ids, out, results)
+            measure("avro-consume", tool, run, RUNS, avro_runs[run][tool], path, ids, out, results)
     for run in range(START_RUNS):
         progress(f"start-up: one order produced and read by each tool, run {run + 1} of {START_RUNS}")
         for tool in rotated(TOOLS, run):
@@ -1120,7 +1131,7 @@ def draw_chart(med, path):
 
 
 def main():
-    for binary in (PRODUCER, CONSUMER):
+    for binary in (PRODUCER, CONSUMER, *AVRO_BINARIES):
         if not os.path.exists(binary) or os.path.getmtime(binary) < newest_source():
             sys.exit(f"bench: {binary} is missing or older than the sources (scripts/build-static failed?)")
     check_registry()
