@@ -40,6 +40,12 @@ pub enum Error {
         offset: u64,
         reason: String,
     },
+    /// Another producer took over this transactional id (a newer epoch): this one may send no
+    /// more. Two forwarders on one id, or a spool copied to a second host.
+    Fenced {
+        transactional_id: String,
+        cause: String,
+    },
     /// Reading input or writing output failed.
     Io {
         what: String,
@@ -79,6 +85,15 @@ impl fmt::Display for Error {
                 "spool segment {} is damaged at byte offset {offset} ({reason}): forwarding stops \
                  there until the segment is moved aside with `--spool-quarantine`",
                 file.display()
+            ),
+            Error::Fenced {
+                transactional_id,
+                cause,
+            } => write!(
+                f,
+                "transactional id '{transactional_id}' is in use by another producer ({cause}): \
+                 stop the other forwarder of this spool, or give this one its own \
+                 --transactional-id"
             ),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
         }

@@ -3,14 +3,18 @@
 
 use super::{Request, Result, Writer};
 
-/// ApiVersions: an empty body up to v2 (v3 would name the client software).
+/// ApiVersions: an empty body up to v2; from v3 (whose answer carries the finalized features)
+/// it names the client software, as the broker's pattern allows (letters, digits, `.`, `-`).
 pub struct ApiVersionsRequest;
+
+/// The client software a v3 ApiVersions names.
+pub const SOFTWARE_NAME: &str = "order-kafka";
 
 impl Request for ApiVersionsRequest {
     fn encode(&self, w: &mut Writer<'_>, version: i16) -> Result {
         if version >= 3 {
-            w.string("")?;
-            w.string("")?;
+            w.string(SOFTWARE_NAME)?;
+            w.string(env!("CARGO_PKG_VERSION"))?;
         }
         w.tags();
         Ok(())

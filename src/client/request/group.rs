@@ -2,16 +2,23 @@
 
 use super::{since, Request, Result, Writer};
 
-/// FindCoordinator for a group (key type 0), up to v3 (v4 asks for several keys at once).
+/// FindCoordinator for a group (key type [`GROUP_KEY`]) or a transactional id
+/// ([`TRANSACTION_KEY`]), up to v3 (v4 asks for several keys at once).
 pub struct FindCoordinatorRequest<'a> {
     pub key: &'a str,
+    pub key_type: i8,
 }
+
+pub const GROUP_KEY: i8 = 0;
+pub const TRANSACTION_KEY: i8 = 1;
 
 impl Request for FindCoordinatorRequest<'_> {
     fn encode(&self, w: &mut Writer<'_>, version: i16) -> Result {
         w.string(self.key)?;
         if version >= 1 {
-            w.i8(0); // key_type: a group
+            w.i8(self.key_type);
+        } else {
+            since(version, 1, self.key_type != GROUP_KEY, "key_type")?;
         }
         w.tags();
         Ok(())

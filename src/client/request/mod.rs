@@ -17,11 +17,13 @@ mod cluster;
 mod fetch;
 mod group;
 mod produce;
+mod txn;
 
 pub use cluster::*;
 pub use fetch::*;
 pub use group::*;
 pub use produce::*;
+pub use txn::*;
 
 /// The APIs this client speaks, numbered as on the wire. The names are Kafka's (messages print
 /// them).
@@ -43,6 +45,10 @@ pub enum ApiKey {
     SaslHandshake = 17,
     ApiVersions = 18,
     InitProducerId = 22,
+    AddPartitionsToTxn = 24,
+    AddOffsetsToTxn = 25,
+    EndTxn = 26,
+    TxnOffsetCommit = 28,
     SaslAuthenticate = 36,
     ConsumerGroupDescribe = 69,
 }
@@ -66,6 +72,10 @@ impl ApiKey {
             ApiKey::DescribeConfigs => 4,
             ApiKey::ApiVersions => 3,
             ApiKey::InitProducerId => 2,
+            ApiKey::AddPartitionsToTxn => 3,
+            ApiKey::AddOffsetsToTxn => 3,
+            ApiKey::EndTxn => 3,
+            ApiKey::TxnOffsetCommit => 3,
             ApiKey::SaslAuthenticate => 2,
             ApiKey::ConsumerGroupDescribe => 0,
             // SaslHandshake has no flexible version.

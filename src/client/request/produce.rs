@@ -1,10 +1,11 @@
-//! Requests of a producer outside transactions: Produce and InitProducerId.
+//! Requests of a producer: Produce and InitProducerId, idempotent or transactional.
 
 use super::{Request, Result, Writer};
 
-/// Produce of one record batch per partition of one topic, outside any transaction, from v3
-/// up to v12 (v13 names topics by id).
+/// Produce of one record batch per partition of one topic, from v3 up to v12 (v13 names topics
+/// by id); `transactional_id` is set inside a transaction.
 pub struct ProduceRequest<'a> {
+    pub transactional_id: Option<&'a str>,
     pub acks: i16,
     pub timeout_ms: i32,
     pub topic: &'a str,
@@ -19,7 +20,7 @@ pub struct ProducePartition<'a> {
 
 impl Request for ProduceRequest<'_> {
     fn encode(&self, w: &mut Writer<'_>, _version: i16) -> Result {
-        w.nullable_string(None)?; // transactional_id
+        w.nullable_string(self.transactional_id)?;
         w.i16(self.acks);
         w.i32(self.timeout_ms);
         w.array(1)?;
@@ -36,15 +37,16 @@ impl Request for ProduceRequest<'_> {
     }
 }
 
-/// InitProducerId for an idempotent producer (no transactional id), a new one (no producer id
-/// or epoch to bump), up to v4.
-pub struct InitProducerIdRequest {
+/// InitProducerId for an idempotent producer (no transactional id) or a transactional one (whose
+/// earlier epochs it fences), always a new one (no producer id or epoch to bump), up to v5.
+pub struct InitProducerIdRequest<'a> {
+    pub transactional_id: Option<&'a str>,
     pub transaction_timeout_ms: i32,
 }
 
-impl Request for InitProducerIdRequest {
+impl Request for InitProducerIdRequest<'_> {
     fn encode(&self, w: &mut Writer<'_>, version: i16) -> Result {
-        w.nullable_string(None)?; // transactional_id
+        w.nullable_string(self.transactional_id)?;
         w.i32(self.transaction_timeout_ms);
         if version >= 3 {
             w.i64(-1); // producer_id
