@@ -23,6 +23,7 @@ mod help;
 mod kafka;
 mod rules;
 mod source;
+mod spool;
 mod table;
 
 use std::ffi::OsString;
@@ -33,6 +34,7 @@ use crate::Error;
 
 pub use help::options_help;
 use source::*;
+pub use spool::{SpoolConfig, SpoolMode, SYNC_INTERVAL};
 pub use table::*;
 
 /// Appended to the topic to name the dead-letter topic when none is given.
@@ -145,6 +147,8 @@ pub struct ProducerConfig {
     pub quiet: bool,
     pub strict: bool,
     pub seeing: Seeing,
+    /// `--spool DIR`: store and forward, exactly once.
+    pub spool: Option<SpoolConfig>,
 }
 
 /// How a run shows its figures while it runs.
@@ -251,6 +255,7 @@ pub fn producer(
         quiet: r.switch(&QUIET),
         strict: r.switch(&STRICT),
         seeing: r.seeing()?,
+        spool: r.spool()?,
     }))
 }
 
