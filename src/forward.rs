@@ -244,6 +244,17 @@ fn session(
     };
     {
         let mut s = shared.spool();
+        if position > s.end() {
+            return Err(Error::Spool {
+                path: spool.dir.clone(),
+                reason: format!(
+                    "group '{id}' holds position {position}, past this spool's end {}: the \
+                     transactional id is another spool's (give each spool its own \
+                     --transactional-id)",
+                    s.end()
+                ),
+            });
+        }
         if position < s.start() {
             log::warn!(
                 "the committed position {position} is before the spool's first entry {}: \
@@ -269,16 +280,29 @@ fn session(
         let reader = shared.spool().reader(position)?;
         let mut entries = Vec::new();
         let mut bytes = 0;
+        // Damage ends the forwarding once what precedes it is forwarded.
+        let mut damage = None;
         for entry in reader {
-            let entry = entry?;
-            bytes += entry.payload.len();
-            entries.push(entry);
+            match entry {
+                Ok(entry) => {
+                    bytes += entry.payload.len();
+                    entries.push(entry);
+                }
+                Err(e) => {
+                    damage = Some(e);
+                    break;
+                }
+            }
             if entries.len() >= config.batch_size || bytes >= config.batch_bytes {
                 break;
             }
         }
         let Some(last) = entries.last() else {
-            if input_done && spool.mode != SpoolMode::Follow {
+            if let Some(e) = damage {
+                return Err(e);
+            }
+            // With the input done, nothing can arrive any more: the lock keeps others out.
+            if input_done {
                 return Ok(());
             }
             thread::sleep(POLL);
@@ -311,6 +335,9 @@ fn session(
         );
         position = next;
         shared.spool().forget(position)?;
+        if let Some(e) = damage {
+            return Err(e);
+        }
     }
 }
 

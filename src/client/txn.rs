@@ -44,6 +44,9 @@ const PRODUCE_V2: RangeInclusive<i16> = 12..=12;
 const TXN_OFFSET_COMMIT_V1: RangeInclusive<i16> = 0..=4;
 const END_TXN_V1: RangeInclusive<i16> = 0..=4;
 const V2: i16 = 5;
+/// How long CONCURRENT_TRANSACTIONS is waited out before the retry policy takes over.
+const CONCURRENT_STEP: Duration = Duration::from_millis(10);
+const CONCURRENT_STEPS: u32 = 50;
 /// The finalized feature that turns transactions v2 on.
 const TRANSACTION_VERSION: &str = "transaction.version";
 
@@ -73,6 +76,8 @@ pub struct Transactional {
     next: HashMap<i32, i32>,
     /// Transactions v1: the partitions added to the open transaction.
     added: Vec<i32>,
+    /// Set by CONCURRENT_TRANSACTIONS: the last transaction is still ending.
+    concurrent: bool,
 }
 
 impl Transactional {
@@ -121,6 +126,7 @@ impl Client<'_> {
             coordinator: None,
             next: HashMap::new(),
             added: Vec::new(),
+            concurrent: false,
         };
         let what = format!(
             "initializing transactional id '{}'",
@@ -291,12 +297,16 @@ impl Client<'_> {
                     codes::describe(code)
                 ),
             }),
+            codes::CONCURRENT_TRANSACTIONS => {
+                txn.concurrent = true;
+                Failure::Stale(codes::describe(code))
+            }
             e if codes::retriable(e) => {
                 // A coordinator that moved or is not there yet is looked up again.
                 txn.coordinator = None;
                 self.forget_coordinator();
                 self.invalidate();
-                Failure::Stale(format!("{what}: {}", codes::describe(e)))
+                Failure::Stale(codes::describe(e))
             }
             e => Failure::Fatal(Error::Broker {
                 what: format!("{what} (transactional id '{id}')"),
@@ -335,7 +345,27 @@ impl Client<'_> {
         Ok(())
     }
 
+    /// AddPartitionsToTxn; the markers of the last transaction take a moment to be written,
+    /// so CONCURRENT_TRANSACTIONS is first waited out in short steps, as the Java client does.
     fn add_partitions(
+        &mut self,
+        txn: &mut Transactional,
+        topic: &str,
+        partitions: &[i32],
+    ) -> Result<(), Failure> {
+        for _ in 0..CONCURRENT_STEPS {
+            match self.add_partitions_once(txn, topic, partitions) {
+                Err(Failure::Stale(_)) if txn.concurrent => {
+                    txn.concurrent = false;
+                    self.sleep(CONCURRENT_STEP).map_err(Failure::Fatal)?;
+                }
+                other => return other,
+            }
+        }
+        self.add_partitions_once(txn, topic, partitions)
+    }
+
+    fn add_partitions_once(
         &mut self,
         txn: &mut Transactional,
         topic: &str,

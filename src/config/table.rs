@@ -703,8 +703,10 @@ pub const TRANSACTION_TIMEOUT: Setting = flag("transaction-timeout")
 
 pub const DRAIN: Setting = flag("drain").help("forward what is in the spool, then exit");
 
-pub const FOLLOW: Setting = flag("follow")
-    .help("keep forwarding as orders arrive (with --stdin), waiting out an uplink that is down");
+pub const FOLLOW: Setting = flag("follow").help(
+    "forward orders as they arrive on standard input until it ends and all is forwarded, \
+     waiting out an uplink that is down (never giving up on it)",
+);
 
 pub const SPOOL_ONLY: Setting =
     flag("spool-only").help("only spool the orders; exit 0 with the count left to forward");

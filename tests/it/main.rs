@@ -15,6 +15,7 @@ mod producer;
 mod project;
 mod schema;
 mod secured;
+mod spool;
 mod stats;
 mod usage;
 mod util;

@@ -231,6 +231,17 @@ pub fn spawn(name: &str, args: &[&str]) -> Child {
         .expect("binary runs")
 }
 
+/// Starts a binary in the background with stdin piped, stdout and stderr captured.
+pub fn spawn_with_stdin(name: &str, args: &[&str]) -> Child {
+    binary(name)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs")
+}
+
 pub fn run(name: &str, args: &[&str]) -> Run {
     Run::from(binary(name).args(args).output().expect("binary runs"))
 }
