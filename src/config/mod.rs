@@ -22,6 +22,7 @@
 mod help;
 mod kafka;
 mod rules;
+mod setting;
 mod source;
 mod spool;
 mod table;
