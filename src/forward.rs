@@ -35,7 +35,7 @@ use crate::error::{output_closed, secs, Error};
 use crate::order::Order;
 use crate::partition;
 use crate::producer::{random_order, INPUT_BLOCK};
-use crate::spool::{Appended, Fsync, Options, Position, Spool};
+use crate::spool::{quarantine, Appended, Fsync, Options, Position, Spool};
 
 /// The partition of the orders topic whose committed offset (in the spool's group) is the
 /// spool position.
@@ -123,6 +123,9 @@ pub fn run(
 ) -> (Summary, Result<(), Error>) {
     let started = Instant::now();
     let mut summary = Summary::default();
+    if spool.mode == SpoolMode::Quarantine {
+        return (summary, move_damage_aside(&spool.dir, out));
+    }
     let options = Options {
         max_bytes: spool.max_bytes,
         fsync: spool.fsync,
@@ -180,6 +183,24 @@ pub fn run(
         other => other,
     };
     (summary, spooled.and(forwarded))
+}
+
+/// `--spool-quarantine`: moves the damaged segments aside and says which, on `out`.
+fn move_damage_aside(dir: &Path, out: &mut dyn Write) -> Result<(), Error> {
+    let moved = quarantine(dir)?;
+    if moved.is_empty() {
+        log::info!("the spool {} has no damaged segment", dir.display());
+    }
+    let written = moved.iter().try_for_each(|q| {
+        writeln!(
+            out,
+            "moved aside: {} (damaged at byte offset {}: {})",
+            q.moved_to.display(),
+            q.offset,
+            q.reason
+        )
+    });
+    written.and_then(|()| out.flush()).or_else(output_closed)
 }
 
 /// The forwarder: sessions until everything is forwarded (or, with `--follow`, until

@@ -38,6 +38,8 @@ pub enum SpoolMode {
     Drain,
     /// `--spool-only`: spool the input, forward nothing.
     SpoolOnly,
+    /// `--spool-quarantine`: move damaged segments aside, nothing else.
+    Quarantine,
 }
 
 impl Resolver<'_> {
@@ -51,6 +53,7 @@ impl Resolver<'_> {
             &DRAIN,
             &FOLLOW,
             &SPOOL_ONLY,
+            &SPOOL_QUARANTINE,
         ];
         let Some(dir) = self.path(&SPOOL)? else {
             for setting in companions {
@@ -60,7 +63,7 @@ impl Resolver<'_> {
             }
             return Ok(None);
         };
-        let modes = [&DRAIN, &FOLLOW, &SPOOL_ONLY]
+        let modes = [&DRAIN, &FOLLOW, &SPOOL_ONLY, &SPOOL_QUARANTINE]
             .into_iter()
             .filter_map(|s| self.flag(s).transpose())
             .collect::<Result<Vec<_>, Error>>()?;
@@ -74,19 +77,18 @@ impl Resolver<'_> {
         let stdin = self.switch(&STDIN);
         let mode = match modes.first().map(|g| g.to_string()) {
             None => SpoolMode::Forward,
-            Some(_) if self.switch(&DRAIN) => {
+            Some(mode) if self.switch(&DRAIN) || self.switch(&SPOOL_QUARANTINE) => {
+                let what = format!("does not go with {mode} (it reads no input)");
                 if let Some(given) = input_given {
-                    return Err(usage(
-                        &given,
-                        "does not go with --drain (it reads no input)",
-                    ));
+                    return Err(usage(&given, &what));
                 }
                 if stdin {
-                    return Err(Error::Usage(
-                        "--stdin does not go with --drain (it reads no input)".into(),
-                    ));
+                    return Err(Error::Usage(format!("--stdin {what}")));
                 }
-                SpoolMode::Drain
+                match self.switch(&DRAIN) {
+                    true => SpoolMode::Drain,
+                    false => SpoolMode::Quarantine,
+                }
             }
             Some(_) if self.switch(&FOLLOW) => {
                 if !stdin && input_given.is_none() {

@@ -505,6 +505,11 @@ pub const FOLLOW: Setting = flag("follow").help(
      waiting out an uplink that is down (never giving up on it)",
 );
 
+pub const SPOOL_QUARANTINE: Setting = flag("spool-quarantine").help(
+    "move the spool's damaged segments aside (*.seg.damaged) so forwarding goes on past them, \
+     giving up their orders; then exit",
+);
+
 pub const SPOOL_ONLY: Setting =
     flag("spool-only").help("only spool the orders; exit 0 with the count left to forward");
 
@@ -540,6 +545,7 @@ pub const PRODUCER: &[Section] = &[
             DRAIN,
             FOLLOW,
             SPOOL_ONLY,
+            SPOOL_QUARANTINE,
         ],
     },
     CONNECTION,

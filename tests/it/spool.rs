@@ -22,12 +22,16 @@ fn path(dir: &Path) -> &str {
     dir.to_str().unwrap()
 }
 
-/// The order ids of `--format json` "spooled" lines, in spool order (checked).
+/// The order ids of `--format json` "spooled" lines, in spool order (checked: consecutive
+/// entries).
 fn spooled_ids(stdout: &str) -> Vec<String> {
     let mut ids = Vec::new();
-    for (i, line) in stdout.lines().enumerate() {
+    let mut next = None;
+    for line in stdout.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert_eq!(v["spooled"].as_u64(), Some(i as u64), "{line}");
+        let seq = v["spooled"].as_u64().unwrap();
+        assert_eq!(*next.get_or_insert(seq), seq, "{line}");
+        next = Some(seq + 1);
         ids.push(v["order"]["order_id"].as_str().unwrap().to_string());
     }
     ids
@@ -309,6 +313,43 @@ fn a_torn_last_entry_is_cut_and_a_damaged_one_stops_the_forwarder_until_moved_as
         stored.len()
     );
     assert_exactly_once_in_order(&spooled[..stored.len()], &stored);
+    assert!(
+        r.stderr.contains("--spool-quarantine"),
+        "says what to do: {}",
+        r.stderr
+    );
+    // The documented command moves the segment aside; forwarding goes on after it.
+    let r = run(
+        "order-producer",
+        &["--spool", path(&dir), "--spool-quarantine"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let damaged = format!("{}.damaged", path(&seg));
+    assert!(
+        r.stdout.contains(&format!("moved aside: {damaged}")),
+        "{}",
+        r.stdout
+    );
+    assert!(Path::new(&damaged).exists());
+    let r = run(
+        "order-producer",
+        &[
+            "-b",
+            broker(),
+            "--spool",
+            path(&dir),
+            "-t",
+            &topic,
+            "--count",
+            "10",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut expected = spooled[..stored.len()].to_vec();
+    expected.extend(spooled_ids(&r.stdout));
+    assert_exactly_once_in_order(&expected, &read_committed(broker(), &topic));
 }
 
 #[test]
