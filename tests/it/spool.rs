@@ -234,7 +234,7 @@ fn a_forwarder_killed_at_random_moments_forwards_each_order_exactly_once() {
     while kills < 20 {
         let mut child = spawn("order-producer", &args);
         // From just after start-up (fencing, resuming) to well into the drain.
-        std::thread::sleep(Duration::from_millis(50 + rng.below(600)));
+        std::thread::sleep(Duration::from_millis(30 + rng.below(370)));
         if child.try_wait().unwrap().is_some() {
             finished += 1;
             // Drained before the kill: spool again? No: the spool is done; stop killing.
