@@ -517,3 +517,42 @@ fn a_transactional_id_taken_over_by_another_forwarder_is_a_clear_error() {
     assert_eq!(stored.len(), 1, "the first's first order only");
     assert!(!stored.contains("6f1c9b0e-3c1a-4c57-9d6a-0d1f6b3f2a02"));
 }
+
+/// The README's spool commands, run as written (on a spool and topic of their own).
+#[test]
+fn the_readme_spool_commands_run() {
+    let readme = util::read_file(&util::project_dir().join("README.md"));
+    let block = readme
+        .split("## Unreliable uplinks: the spool")
+        .nth(1)
+        .and_then(|s| s.split("```sh").nth(1))
+        .and_then(|b| b.split("```").next())
+        .expect("the section has a sh block");
+    let dir = spool_dir("readme");
+    let topic = util::topic("spool-readme", 2);
+    let mut ran = 0;
+    for command in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let command = command
+            .replace("order-producer", env!("CARGO_BIN_EXE_order-producer"))
+            .replace("/tmp/order-spool", path(&dir))
+            .replace("-t orders", &format!("-t {topic}"));
+        let out = Command::new("bash")
+            .args(["-c", &command])
+            .env("KAFKA_BROKERS", broker())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "`{command}` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert_eq!(ran, 4);
+    let stored: Vec<String> = read_committed(broker(), &topic)
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    let unique: HashSet<&String> = stored.iter().collect();
+    assert_eq!((stored.len(), unique.len()), (2001, 2001));
+}
