@@ -556,3 +556,77 @@ fn the_readme_spool_commands_run() {
     let unique: HashSet<&String> = stored.iter().collect();
     assert_eq!((stored.len(), unique.len()), (2001, 2001));
 }
+
+#[test]
+fn killing_the_partition_leader_of_a_3_node_cluster_during_a_drain_forwards_each_order_once() {
+    // Once is enough: on the older line `make test` runs the single-node tests only.
+    if util::kafka_version() != util::pinned_version() {
+        eprintln!(
+            "the leader kill runs on Kafka {} only",
+            util::pinned_version()
+        );
+        return;
+    }
+    let (cluster, brokers) = util::OwnBroker::cluster();
+    let topic = unique("spool-leader");
+    let topics = |args: &[&str]| {
+        let mut all = vec![
+            "run",
+            "org.apache.kafka.tools.TopicCommand",
+            "--bootstrap-server",
+            &brokers,
+            "--topic",
+            &topic,
+        ];
+        all.extend_from_slice(args);
+        cluster.run(&all)
+    };
+    topics(&["--create", "--partitions", "1", "--replication-factor", "3"]);
+    let dir = spool_dir("leader");
+    let spooled = spool_only(&dir, &topic, 20_000);
+    let drain = spawn(
+        "order-producer",
+        &[
+            "-b",
+            &brokers,
+            "--spool",
+            path(&dir),
+            "--drain",
+            "-t",
+            &topic,
+            "--batch-size",
+            "100",
+            "--retries",
+            "30",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let leader: u32 = topics(&["--describe"])
+        .split("Leader: ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("a leader");
+    let pid = util::read_file(
+        &util::kafka_data().join(format!("{}/kafka.pid", 21092 + 2 * (leader - 1))),
+    );
+    assert!(Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .unwrap()
+        .success());
+    let out = util::Run::from(drain.wait_with_output().unwrap());
+    let retries: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("retrying"))
+        .collect();
+    eprintln!(
+        "killed leader node {leader} during the drain: {} ({} retries, the first: {})",
+        out.stderr.lines().last().unwrap_or_default(),
+        retries.len(),
+        retries.first().unwrap_or(&"none")
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_exactly_once_in_order(&spooled, &read_committed(&brokers, &topic));
+}
