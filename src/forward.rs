@@ -35,7 +35,9 @@ use crate::error::{output_closed, secs, Error};
 use crate::order::Order;
 use crate::partition;
 use crate::producer::{random_order, INPUT_BLOCK};
-use crate::spool::{quarantine, Appended, Fsync, Options, Position, Spool};
+use crate::spool::{
+    quarantine, Appended, Fsync, Options, Position, Spool, DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES,
+};
 
 /// The partition of the orders topic whose committed offset (in the spool's group) is the
 /// spool position.
@@ -44,6 +46,9 @@ pub const POSITION_PARTITION: i32 = 0;
 const POSITION_METADATA: &str = "order-spool position";
 /// How often a forwarder that caught up looks for new entries, and a full spool for room.
 const POLL: Duration = Duration::from_millis(20);
+/// A full spool holds at least this many segments (when `--spool-max-bytes` is below 8 times
+/// the usual 8 MiB segment, segments are smaller).
+const SEGMENTS_WHEN_FULL: u64 = 8;
 
 /// What a run did, for the summary line and the exit code.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -127,10 +132,13 @@ pub fn run(
         return (summary, move_damage_aside(&spool.dir, out));
     }
     let options = Options {
+        // Room comes back a forwarded segment at a time, and the last one always stays: a
+        // full spool must be more than one segment.
+        segment_bytes: (spool.max_bytes / SEGMENTS_WHEN_FULL)
+            .clamp(MIN_SEGMENT_BYTES, DEFAULT_SEGMENT_BYTES),
         max_bytes: spool.max_bytes,
         fsync: spool.fsync,
         transactional_id: spool.transactional_id.clone(),
-        ..Options::default()
     };
     let opened = match Spool::open(&spool.dir, options) {
         Ok(opened) => opened,

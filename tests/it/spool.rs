@@ -630,3 +630,42 @@ fn killing_the_partition_leader_of_a_3_node_cluster_during_a_drain_forwards_each
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_exactly_once_in_order(&spooled, &read_committed(&brokers, &topic));
 }
+
+#[test]
+fn a_full_spool_waits_for_the_forwarder_and_refuses_when_nothing_forwards() {
+    let topic = util::topic("spool-full", 1);
+    let args = |dir: &Path, only: bool| {
+        let mut args = vec!["-b", broker(), "--spool", path(dir), "-t", &topic];
+        args.extend(["--spool-max-bytes", "65536", "--count", "3000"]);
+        args.extend(["--batch-size", "100", "--format", "json"]);
+        if only {
+            args.push("--spool-only");
+        }
+        args.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    let run_args = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run("order-producer", &args)
+    };
+    // A forwarder makes room: the input waits, says so, and every order arrives once.
+    let dir = spool_dir("full-forwarding");
+    let r = run_args(args(&dir, false));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("is full"), "{}", r.stderr);
+    let spooled = spooled_ids(&r.stdout);
+    assert_eq!(spooled.len(), 3000);
+    assert_exactly_once_in_order(&spooled, &read_committed(broker(), &topic));
+    // Nothing forwards: what does not fit is refused with exit 1, never dropped silently.
+    let dir = spool_dir("full-only");
+    let r = run_args(args(&dir, true));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("orders refused"), "{}", r.stderr);
+    let acked = spooled_ids(&r.stdout).len();
+    // An order takes at least 90 bytes of JSON and framing.
+    assert!(acked > 0 && acked * 90 <= 65536, "{acked} acknowledged");
+    assert!(
+        r.stderr.contains(&format!("spooled {acked}, forwarded 0")),
+        "{}",
+        r.stderr
+    );
+}
