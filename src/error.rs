@@ -93,7 +93,8 @@ impl fmt::Display for Error {
                 f,
                 "transactional id '{transactional_id}' is in use by another producer ({cause}): \
                  stop the other forwarder of this spool, or give this one its own \
-                 --transactional-id"
+                 --transactional-id (a transaction that outlived --transaction-timeout is \
+                 fenced the same way; a restart resumes)"
             ),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
         }

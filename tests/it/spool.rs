@@ -669,3 +669,60 @@ fn a_full_spool_waits_for_the_forwarder_and_refuses_when_nothing_forwards() {
         r.stderr
     );
 }
+
+#[test]
+fn a_following_forwarder_waits_out_an_uplink_that_is_down() {
+    let port = "27092";
+    let brokers = format!("127.0.0.1:{port}");
+    let dir = spool_dir("follow");
+    let topic = unique("spool-follow");
+    let mut follower = util::spawn_with_stdin(
+        "order-producer",
+        &[
+            "-b",
+            &brokers,
+            "--spool",
+            path(&dir),
+            "--follow",
+            "--stdin",
+            "-t",
+            &topic,
+            "--format",
+            "json",
+            "--retries",
+            "2",
+            "--retry-backoff-ms",
+            "50",
+            "--connect-timeout",
+            "1",
+        ],
+    );
+    let orders = |from: u32| -> String {
+        (from..from + 100)
+            .map(|n| {
+                format!(
+                    "{{\"order_id\":\"7a1c9b0e-3c1a-4c57-9d6a-{n:012}\",\"user\":\"alice\",\
+                     \"item\":\"book\",\"quantity\":1}}\n"
+                )
+            })
+            .collect()
+    };
+    let stdin = follower.stdin.as_mut().unwrap();
+    stdin.write_all(orders(0).as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let _own = util::OwnBroker::start(&[("KAFKA_PORT", port), ("KAFKA_HEAP", "256m")]);
+    let stdin = follower.stdin.as_mut().unwrap();
+    stdin.write_all(orders(100).as_bytes()).unwrap();
+    let out = util::Run::from(follower.wait_with_output().unwrap());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("forwarding again in"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("spooled 200, forwarded 200, left in the spool 0"),
+        "{}",
+        out.stderr
+    );
+    let spooled = spooled_ids(&out.stdout);
+    assert_exactly_once_in_order(&spooled, &read_committed(&brokers, &topic));
+}
