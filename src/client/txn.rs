@@ -627,3 +627,49 @@ pub(super) fn parse_transaction_version(body: &[u8]) -> WireResult<i16> {
     })?;
     Ok(level)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An ApiVersions v3 answer with one API range and the tagged fields given.
+    fn answer(tagged: &[(u8, Vec<u8>)]) -> Vec<u8> {
+        let mut b = vec![0, 0]; // error
+        b.push(2); // one API: compact length 1 + 1
+        b.extend_from_slice(&[0, 18, 0, 0, 0, 4, 0]);
+        b.extend_from_slice(&[0, 0, 0, 0]); // throttle
+        b.push(tagged.len() as u8);
+        for (tag, bytes) in tagged {
+            b.push(*tag);
+            b.push(bytes.len() as u8);
+            b.extend_from_slice(bytes);
+        }
+        b
+    }
+
+    fn feature(name: &str, max: i16, min: i16) -> Vec<u8> {
+        let mut b = vec![name.len() as u8 + 1];
+        b.extend_from_slice(name.as_bytes());
+        b.extend_from_slice(&max.to_be_bytes());
+        b.extend_from_slice(&min.to_be_bytes());
+        b.push(0);
+        b
+    }
+
+    #[test]
+    fn the_finalized_transaction_version_is_read_from_the_tagged_fields() {
+        let mut finalized = vec![3];
+        finalized.extend(feature("metadata.version", 27, 1));
+        finalized.extend(feature(TRANSACTION_VERSION, 2, 0));
+        let supported = [vec![1], feature(TRANSACTION_VERSION, 5, 0)].concat();
+        let epoch = 235i64.to_be_bytes().to_vec();
+        let body = answer(&[(0, supported), (1, epoch), (2, finalized)]);
+        assert_eq!(parse_transaction_version(&body), Ok(2));
+        // Supported is not finalized: a cluster that only could is still on v1.
+        let body = answer(&[(0, [vec![2], feature(TRANSACTION_VERSION, 2, 0)].concat())]);
+        assert_eq!(parse_transaction_version(&body), Ok(0));
+        assert_eq!(parse_transaction_version(&answer(&[])), Ok(0));
+        let cut = answer(&[(2, [vec![2], feature(TRANSACTION_VERSION, 2, 0)].concat())]);
+        assert!(parse_transaction_version(&cut[..cut.len() - 3]).is_err());
+    }
+}

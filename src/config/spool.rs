@@ -102,6 +102,19 @@ impl Resolver<'_> {
             }
             Some(_) => SpoolMode::SpoolOnly,
         };
+        // A transaction's records wait for every in-sync replica.
+        for setting in [&ACKS, &NO_IDEMPOTENCE] {
+            if let Some(given) = self
+                .get(setting)?
+                .filter(|g| !matches!(&*g.text, "all" | "-1"))
+            {
+                return Err(usage(
+                    &given,
+                    "does not go with --spool (its transactions wait for all replicas, \
+                     idempotently)",
+                ));
+            }
+        }
         let fsync = match self.choice(&SPOOL_SYNC)? {
             Some("interval") => Fsync::Interval(SYNC_INTERVAL),
             _ => Fsync::Batch,

@@ -794,3 +794,4 @@ fn every_default_is_valid_and_the_help_shows_each_setting_once() {
 
 mod properties;
 mod security;
+mod spool;
