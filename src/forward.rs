@@ -211,8 +211,9 @@ fn move_damage_aside(dir: &Path, out: &mut dyn Write) -> Result<(), Error> {
     written.and_then(|()| out.flush()).or_else(output_closed)
 }
 
-/// The forwarder: sessions until everything is forwarded (or, with `--follow`, until
-/// stopped); with `--follow` an uplink that is down is waited out.
+/// The forwarder: sessions until the input is done and everything is forwarded; with
+/// `--follow` an uplink that is down (or a cluster that keeps failing) is waited out, session
+/// after session, where the other modes give up.
 fn forward(
     config: &ProducerConfig,
     spool: &SpoolConfig,

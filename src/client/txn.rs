@@ -81,20 +81,6 @@ pub struct Transactional {
 }
 
 impl Transactional {
-    /// Whether this run speaks transactions v2 (KIP-890).
-    pub fn v2(&self) -> bool {
-        self.v2
-    }
-
-    pub fn transactional_id(&self) -> &str {
-        &self.settings.transactional_id
-    }
-
-    /// The producer id and the epoch the next request carries.
-    pub fn epoch(&self) -> (i64, i16) {
-        (self.producer_id, self.epoch)
-    }
-
     fn producer(&self) -> TxnProducer<'_> {
         TxnProducer {
             transactional_id: &self.settings.transactional_id,
