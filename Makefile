@@ -2,6 +2,8 @@
 #
 # The broker runs in Docker (docker-compose.yml) when a Docker engine answers, otherwise as a
 # local Apache Kafka on Java 17 (scripts/kafka-local). Either way it listens on localhost:9092.
+# The Schema Registry (Apicurio, Confluent-compatible API) likewise: in Docker with the broker,
+# or `make registry` (scripts/registry-local); either way on localhost:8081.
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -38,13 +40,13 @@ need = $(1) >/dev/null 2>&1 || { \
 	    exit 1; \
 	fi; }
 
-.PHONY: help up down topic produce consume demo build static test test-static bench logs clean
+.PHONY: help up down registry topic produce consume demo build static test test-static bench logs clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo "  Variables: BROKERS=$(BROKERS) TOPIC=$(TOPIC) PARTITIONS=$(PARTITIONS) ARGS=..."
 
-up: ## Start Kafka (Docker if an engine runs, else the local runner)
+up: ## Start Kafka (Docker if an engine runs, with the Schema Registry; else the local runner)
 ifeq ($(DOCKER),yes)
 	@echo "make up: Docker engine found: docker compose up"
 	docker compose up -d --wait
@@ -53,11 +55,20 @@ else
 	scripts/kafka-local start
 endif
 
-down: ## Stop the broker that `make up` started
+down: ## Stop the broker that `make up` started (and the registry `make registry` started)
 ifeq ($(DOCKER),yes)
 	docker compose down
 else
 	scripts/kafka-local stop
+	if scripts/registry-local status >/dev/null; then scripts/registry-local stop; fi
+endif
+
+registry: ## Start the Schema Registry on localhost:8081 (Docker if an engine runs, else scripts/registry-local)
+ifeq ($(DOCKER),yes)
+	docker compose up -d --wait registry
+else
+	@$(call need,command -v curl,curl)
+	scripts/registry-local start
 endif
 
 topic: ## Create TOPIC (PARTITIONS partitions, replication 1) and its dead-letter topic
@@ -88,21 +99,29 @@ static: ## Static musl binaries (default and TLS builds, pinned nightly) for x86
 	scripts/build-static
 
 # The tests' Python checkers (jsonschema for the order schema, prometheus_client's parser for the
-# stats file) live in a venv of their own, made once.
+# stats file, confluent-kafka's Schema Registry client and its Avro (fastavro) and JSON Schema
+# serializers as the registry tests' judge) live in a venv of their own, made once.
+PY_CHECKERS := 'jsonschema>=4.18,<5' 'prometheus_client>=0.17' \
+	'confluent-kafka[avro,json,schemaregistry]>=2.10,<3' 'fastavro>=1.9,<2'
+PY_IMPORTS := import jsonschema, prometheus_client, fastavro; \
+	from confluent_kafka.schema_registry import SchemaRegistryClient; \
+	from confluent_kafka.schema_registry.avro import AvroSerializer, AvroDeserializer; \
+	from confluent_kafka.schema_registry.json_schema import JSONSerializer, JSONDeserializer
 test: export IT_PYTHON := $(CURDIR)/target/schema-venv/bin/python
-test: ## Unit tests, then integration tests against real brokers (started if none runs)
+test: ## Unit tests, then integration tests against real brokers and a Schema Registry (started if none runs)
 	@$(call need,command -v kcat,kcat)
 	@$(call need,command -v tcpdump,tcpdump)
 	@$(call need,command -v openssl,openssl)
-	@$(IT_PYTHON) -c 'import jsonschema, prometheus_client' 2>/dev/null || { \
+	@$(call need,command -v curl,curl)
+	@$(IT_PYTHON) -c '$(PY_IMPORTS)' 2>/dev/null || { \
 	  $(call need,python3 -m ensurepip --version,python3-venv); \
-	  echo "make test: installing jsonschema and prometheus_client into target/schema-venv"; \
+	  echo "make test: installing jsonschema, prometheus_client, confluent-kafka and fastavro into target/schema-venv"; \
 	  python3 -m venv --clear target/schema-venv; \
-	  target/schema-venv/bin/pip install -q 'jsonschema>=4.18,<5' 'prometheus_client>=0.17'; }
+	  target/schema-venv/bin/pip install -q $(PY_CHECKERS); }
 	cargo test --locked --lib --bins
 	cargo test --locked --features tls --lib --bins
-	@echo "make test: integration tests against Apache Kafka $(KAFKA_VERSION) on 127.0.0.1:9092 (and the secured one on :29092-29095), TLS build"
-	IT_KAFKA_VERSION=$(KAFKA_VERSION) scripts/with-broker cargo test --locked --features tls --test it
+	@echo "make test: integration tests against Apache Kafka $(KAFKA_VERSION) on 127.0.0.1:9092 (and the secured one on :29092-29095) and Apicurio Registry on 127.0.0.1:8081, TLS build"
+	IT_KAFKA_VERSION=$(KAFKA_VERSION) scripts/with-broker scripts/with-registry cargo test --locked --features tls --test it
 	@echo "make test: protocol-path tests against Apache Kafka $(KAFKA_COMPAT_VERSION) on 127.0.0.1:$(COMPAT_PORT), default build"
 	KAFKA_VERSION=$(KAFKA_COMPAT_VERSION) KAFKA_PORT=$(COMPAT_PORT) \
 	  IT_KAFKA_VERSION=$(KAFKA_COMPAT_VERSION) IT_BROKER=127.0.0.1:$(COMPAT_PORT) \
@@ -115,9 +134,10 @@ test: ## Unit tests, then integration tests against real brokers (started if non
 test-static: static ## Round trip with the static binaries, ARM ones under qemu-user
 	scripts/with-broker scripts/test-static
 
-bench: ## Benchmarks against kcat and confluent-kafka into docs/benchmarks.md (BENCH_N orders, BENCH_BIG_N in the steady state)
+bench: ## Benchmarks against kcat and confluent-kafka into docs/benchmarks.md (BENCH_N orders, BENCH_BIG_N in the steady state; Avro through a registry)
 	@$(call need,test -x /usr/bin/time,time)
 	@$(call need,python3 -m ensurepip --version,python3-venv)
+	@$(call need,command -v curl,curl)
 	BENCH_N=$(BENCH_N) scripts/with-broker scripts/bench
 
 logs: ## Follow the broker's log
@@ -129,4 +149,4 @@ endif
 
 clean: ## Remove build output and local broker data (stop the broker first)
 	cargo clean
-	rm -rf dist .kafka-local kafka-data .bench
+	rm -rf dist .kafka-local .registry-local kafka-data .bench

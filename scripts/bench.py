@@ -16,6 +16,14 @@ beside kcat, BENCH_BIG_RUNS runs), and heap allocations per order of a `count-al
 (A(N) - A(N/10)) / (N - N/10) from the one `heap allocations: <count>` line each binary of that
 build prints on stderr at exit.
 
+Avro through a Schema Registry (a case added for issue 23, "Schema evolution"): ours
+`order-producer --serializer avro` beside a confluent-kafka producer with its AvroSerializer,
+producing the same N orders (acks=all, idempotent) to the same broker and registry
+(BENCH_REGISTRY, default Apicurio's Confluent-compatible API on 127.0.0.1:8081, which
+scripts/bench starts when none answers), then each tool reading its own records back (ours
+`--schema-registry`, default output; confluent-kafka's AvroDeserializer), side by side with
+orders/s and CPU per order, ours against the Python client.
+
 With BENCH_STABLE_DIR, a second build of ours (the same code built by stable Rust without the
 nightly size options) runs beside the shipped one in every N case, so the two compare in one run.
 
@@ -45,6 +53,10 @@ START_RUNS = int(os.environ.get("BENCH_START_RUNS", "9"))
 BIG_N = int(os.environ.get("BENCH_BIG_N") or (1000000 if N >= 10000 else 0))
 BIG_RUNS = int(os.environ.get("BENCH_BIG_RUNS", "3"))
 BROKER = "127.0.0.1:" + os.environ.get("KAFKA_PORT", "9092")
+# The Schema Registry of the Avro case (issue 23): its Confluent-compatible API.
+REGISTRY = os.environ.get("BENCH_REGISTRY") or \
+    f"http://127.0.0.1:{os.environ.get('REGISTRY_PORT', '8081')}/apis/ccompat/v7"
+AVSC = "schema/order.avsc"
 OUT = os.environ.get("BENCH_OUT", "docs/benchmarks.md")
 # auto: profile when a target is missed and the run is long enough for the per-order path to
 # dominate (a 2,000-order profile mostly shows start-up).
@@ -79,6 +91,11 @@ CASES = {
     "produce-1": ("Producing {n} orders, acks=1 without idempotence", TOOLS, ("produce", "1"), N),
     "consume-json": ("Consuming {n} orders, JSON output", [*OURS, "kcat"], ("consume", "json"), N),
     "consume-human": ("Consuming {n} orders, default output", TOOLS, ("consume", "human"), N),
+    # The Avro case, added for issue 23: ours and the Python client only (kcat has no Avro).
+    "avro-produce": ("Producing {n} Avro orders through a Schema Registry, acks=all with idempotence",
+                     [*OURS, "python"], ("produce-avro", "all"), N),
+    "avro-consume": ("Consuming {n} Avro orders through a Schema Registry, default output",
+                     [*OURS, "python"], ("consume-avro", "human"), N),
     "big-produce": ("Producing {n} orders, acks=all with idempotence", ["order-kafka", "kcat"],
                     ("produce", "all"), BIG_N),
     "big-consume": ("Consuming {n} orders, JSON output", ["order-kafka", "kcat"], ("consume", "json"), BIG_N),
@@ -86,6 +103,7 @@ CASES = {
 # The case of N orders whose profile explains a missed target of the big case.
 PROFILED_AS = {"big-produce": "produce-all", "big-consume": "consume-json"}
 BIG = f"{BIG_N:,} orders" if BIG_N else "the big case"
+AVRO_TOOLS = CASES["avro-produce"][1]
 
 # Issue 12, "Speed and size", and "Per-order cost at or below kcat's": (key, label, cases, field,
 # op, bound). Fields: 0 wall, 1 CPU, 2 peak RSS. For orders/s the ratio is kcat's wall over ours,
@@ -173,6 +191,61 @@ while seen < n:
     if m is None or m.error():
         continue
     out.write(m.value().decode() + "\\n")
+    seen += 1
+c.close()
+"""
+
+# The Avro case's Python side: confluent-kafka's AvroSerializer / AvroDeserializer (fastavro) with
+# its SchemaRegistryClient, the serializers teams with Confluent clients use.
+PY_AVRO_PRODUCE = """
+import json, sys, confluent_kafka
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+broker, registry, topic, path, schema = sys.argv[1:6]
+with open(schema) as f:
+    serialize = AvroSerializer(SchemaRegistryClient({"url": registry}), f.read())
+ctx = SerializationContext(topic, MessageField.VALUE)
+p = confluent_kafka.Producer({"bootstrap.servers": broker, "acks": "all",
+    "enable.idempotence": True, "linger.ms": 5})
+acked = [0]
+def done(err, msg):
+    if err is None:
+        acked[0] += 1
+with open(path) as f:
+    for line in f:
+        key, value = line.rstrip("\\n").split("|", 1)
+        value = serialize(json.loads(value), ctx)
+        while True:
+            try:
+                p.produce(topic, key=key, value=value, on_delivery=done)
+                break
+            except BufferError:
+                p.poll(0.01)
+        p.poll(0)
+p.flush()
+print(acked[0])
+"""
+
+PY_AVRO_CONSUME = """
+import json, sys, confluent_kafka
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+broker, registry, topic, n, group = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+decode = AvroDeserializer(SchemaRegistryClient({"url": registry}))
+ctx = SerializationContext(topic, MessageField.VALUE)
+c = confluent_kafka.Consumer({"bootstrap.servers": broker, "group.id": group,
+    "auto.offset.reset": "earliest", "enable.auto.commit": True})
+c.subscribe([topic])
+seen = 0
+out = sys.stdout
+while seen < n:
+    m = c.poll(1.0)
+    if m is None or m.error():
+        continue
+    # fastavro gives the uuid logical type as uuid.UUID: default=str prints it as the text it was.
+    out.write(json.dumps(decode(m.value(), ctx), separators=(",", ":"), default=str) + "\\n")
     seen += 1
 c.close()
 """
@@ -286,10 +359,16 @@ def consumer_cmd(binary, topic, n, fmt):
             *(["--format", "json"] if fmt == "json" else [])]
 
 
-def produce(tool, topic, path, acks):
+def produce(tool, topic, path, acks, avro=False):
     if tool in OURS:
-        return timed(producer_cmd(OURS[tool][0], topic, acks), path)
+        cmd = producer_cmd(OURS[tool][0], topic, acks)
+        if avro:
+            cmd += ["--serializer", "avro", "--schema-registry", REGISTRY]
+        return timed(cmd, path)
     keyed = path + ".keyed"
+    if avro:
+        assert tool == "python" and acks == "all", "the Avro case: ours and Python, acks=all"
+        return timed([PY, "-c", PY_AVRO_PRODUCE, BROKER, REGISTRY, topic, keyed, AVSC])
     if tool == "kcat":
         idempotence = "true" if acks == "all" else "false"
         return timed(["kcat", "-b", BROKER, "-P", "-t", topic, "-K", "|",
@@ -297,9 +376,14 @@ def produce(tool, topic, path, acks):
     return timed([PY, "-c", PY_PRODUCE, BROKER, topic, keyed, acks])
 
 
-def consume(tool, topic, n, out, fmt):
+def consume(tool, topic, n, out, fmt, avro=False):
     if tool in OURS:
         cmd = consumer_cmd(OURS[tool][1], topic, n, fmt)
+        if avro:
+            cmd += ["--schema-registry", REGISTRY]
+    elif avro:
+        assert tool == "python" and fmt == "human", "the Avro case: ours and Python, default output"
+        cmd = [PY, "-c", PY_AVRO_CONSUME, BROKER, REGISTRY, topic, str(n), f"bench-{uuid.uuid4()}"]
     elif tool == "kcat":
         cmd = ["kcat", "-b", BROKER, "-C", "-t", topic, "-e", "-q", "-c", str(n), *(["-J"] if fmt == "json" else [])]
     else:
@@ -336,13 +420,13 @@ def measure(case, tool, run, runs, topic, path, ids, out, results):
     """One timed run of a case; kept in results only when it was correct."""
     _, _, (job, how), n = CASES[case]
     progress(f"{case}, {n:,} orders: {tool}, run {run + 1} of {runs}")
-    if job == "produce":
-        measured = produce(tool, topic, path, how)
+    if job in ("produce", "produce-avro"):
+        measured = produce(tool, topic, path, how, avro=job == "produce-avro")
         keys = stored_keys(topic)
         correct = len(keys) == n and set(keys) == ids
         wrong = f"the topic holds {len(keys)} records, not exactly the {n} orders"
     else:
-        measured = consume(tool, topic, n, out, how)
+        measured = consume(tool, topic, n, out, how, avro=job == "consume-avro")
         read = ids_in(out)
         correct = len(read) == n and set(read) == ids
         wrong = f"read {len(read)} orders, not the {n}"
@@ -366,9 +450,13 @@ def run_cases(path, one, ids, work):
     # the default output from the acks=1 one.
     runs = [(topics(f"{run}-all", TOOLS), topics(f"{run}-1", TOOLS)) for run in range(RUNS)]
     single = topics("one", TOOLS)
+    # The Avro case: a topic per tool and run, each consumer reading what its producer wrote.
+    avro_warm = topics("warmup-avro", AVRO_TOOLS)
+    avro_runs = [topics(f"{run}-avro", AVRO_TOOLS) for run in range(RUNS)]
     big = [topics(f"big-{run}", CASES["big-produce"][1]) for run in range(BIG_RUNS if BIG_N else 0)]
     # All made at once and dropped at the end: no run follows a topic's creation or deletion.
     every = [*warm.values(), *(t for r in runs for m in r for t in m.values()), *single.values(),
+             *avro_warm.values(), *(t for m in avro_runs for t in m.values()),
              *(t for m in big for t in m.values())]
     create_topics(every)
 
@@ -379,6 +467,9 @@ def run_cases(path, one, ids, work):
         for fmt in ("json", "human"):
             if tool in CASES[f"consume-{fmt}"][1]:
                 consume(tool, warm[tool], N, out, fmt)
+        if tool in AVRO_TOOLS:
+            produce(tool, avro_warm[tool], path, "all", avro=True)
+            consume(tool, avro_warm[tool], N, out, "human", avro=True)
     for run, (acks_all, acks_1) in enumerate(runs):
         for tool in rotated(TOOLS, run):
             measure("produce-all", tool, run, RUNS, acks_all[tool], path, ids, out, results)
@@ -386,6 +477,9 @@ def run_cases(path, one, ids, work):
             if tool in CASES["consume-json"][1]:
                 measure("consume-json", tool, run, RUNS, acks_all[tool], path, ids, out, results)
             measure("consume-human", tool, run, RUNS, acks_1[tool], path, ids, out, results)
+            if tool in AVRO_TOOLS:
+                measure("avro-produce", tool, run, RUNS, avro_runs[run][tool], path, ids, out, results)
+                measure("avro-consume", tool, run, RUNS, avro_runs[run][tool], path, ids, out, results)
     for run in range(START_RUNS):
         progress(f"start-up: one order produced and read by each tool, run {run + 1} of {START_RUNS}")
         for tool in rotated(TOOLS, run):
@@ -728,6 +822,29 @@ def versions():
     ]
 
 
+def registry_name():
+    """What answers at REGISTRY, as its system info says (Apicurio: GET /apis/registry/v2/system/info)."""
+    import urllib.request
+    base = REGISTRY.split("/apis/")[0]
+    try:
+        with urllib.request.urlopen(f"{base}/apis/registry/v2/system/info", timeout=5) as answer:
+            info = json.load(answer)
+        return f"{info.get('name', 'Apicurio Registry')} {info.get('version', '')} at {REGISTRY}".replace("  ", " ")
+    except (OSError, ValueError):
+        return REGISTRY
+
+
+def check_registry():
+    """Stops the bench at once when no registry answers: the Avro case needs one."""
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"{REGISTRY}/subjects", timeout=5):
+            return
+    except (OSError, ValueError) as e:
+        sys.exit(f"bench: no Schema Registry answers at {REGISTRY} ({e}); `make bench` starts one "
+                 "(scripts/with-registry), or set BENCH_REGISTRY")
+
+
 def machine():
     model = "unknown CPU"
     with open("/proc/cpuinfo") as f:
@@ -756,6 +873,23 @@ def write_report(med, sizes, avg, allocs, cpu_prof, size_prof, target_lines, mis
                 "| client | wall | orders/s (vs kcat) | CPU per order (vs kcat) | peak RSS (vs kcat) |",
                 "| --- | --- | --- | --- | --- |",
                 *[row(case, t) for t in tools], ""]
+
+    def avro_row(case, tool):
+        n = CASES[case][3]
+        if (case, tool) not in med:
+            return f"| {tool} | not counted | | | |"
+        wall, cpu, rss = med[(case, tool)]
+        pwall, pcpu, prss = med.get((case, "python"), (wall, cpu, rss))
+        return (f"| {tool} | {wall:.2f} s | {n / wall:,.0f} ({pwall / wall:.2f}x) | "
+                f"{cpu * 1e6 / n:.2f} µs ({f'{cpu / pcpu:.2f}x' if pcpu else 'n/a'}) | "
+                f"{rss / 1024:.1f} MiB ({rss / prss:.2f}x) |")
+
+    def avro_table(case):
+        title, tools, _, n = CASES[case]
+        return [f"### {title.format(n=f'{n:,}')}", "",
+                "| client | wall | orders/s (vs Python) | CPU per order (vs Python) | peak RSS (vs Python) |",
+                "| --- | --- | --- | --- | --- |",
+                *[avro_row(case, t) for t in tools], ""]
 
     def start_row(case, tool):
         if (case, tool) not in med or (case, "kcat") not in med:
@@ -834,6 +968,17 @@ def write_report(med, sizes, avg, allocs, cpu_prof, size_prof, target_lines, mis
         *table("produce-1"),
         *table("consume-json"),
         *table("consume-human"),
+        "## Avro through a Schema Registry (added for issue 23)",
+        "",
+        f"Ours (`order-producer --serializer avro --schema-registry`, `order-consumer --schema-registry`) "
+        "beside confluent-kafka's Python `AvroSerializer` and `AvroDeserializer` (fastavro) with its "
+        f"`SchemaRegistryClient`, the same {N:,} orders to the same broker and registry ({registry_name()}), "
+        f"acks=all with idempotence, {times(RUNS)} (median kept); each tool registers schema/order.avsc "
+        "under its own topic's subject and reads back what it wrote, in the default output (ours) or "
+        "one decoded order per line (Python). Ratios are against the Python client; kcat has no Avro.",
+        "",
+        *avro_table("avro-produce"),
+        *avro_table("avro-consume"),
         *big,
         "## Heap allocations per order in the steady state",
         "",
@@ -978,6 +1123,7 @@ def main():
     for binary in (PRODUCER, CONSUMER):
         if not os.path.exists(binary) or os.path.getmtime(binary) < newest_source():
             sys.exit(f"bench: {binary} is missing or older than the sources (scripts/build-static failed?)")
+    check_registry()
     # Built first, so a failing build stops the bench before the long runs.
     alloc_dir = build_alloc_variant()
     with tempfile.TemporaryDirectory(prefix="bench-") as work:

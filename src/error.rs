@@ -46,6 +46,9 @@ pub enum Error {
         transactional_id: String,
         cause: String,
     },
+    /// The Schema Registry at `url` did not answer (after every retry) or refused a request;
+    /// `cause` says which, in the registry's words where it gave some.
+    Registry { url: String, cause: String },
     /// Reading input or writing output failed.
     Io {
         what: String,
@@ -96,6 +99,7 @@ impl fmt::Display for Error {
                  --transactional-id (a transaction that outlived --transaction-timeout is \
                  fenced the same way; a restart resumes)"
             ),
+            Error::Registry { url, cause } => write!(f, "schema registry {url}: {cause}"),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
         }
     }

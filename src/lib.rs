@@ -24,6 +24,7 @@ pub mod order;
 pub mod partition;
 pub mod producer;
 pub mod properties;
+pub mod registry;
 pub mod spool;
 pub mod stats;
 

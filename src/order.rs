@@ -131,6 +131,7 @@ impl Order {
             item: item.to_string(),
             quantity,
         })
+        .map(|(order, _)| order)
     }
 
     /// Parses like [`Order::parse`], into `slot`: the order it held lends its strings, so a loop
@@ -140,6 +141,15 @@ impl Order {
         payload: &[u8],
         slot: &'s mut Option<Order>,
     ) -> Result<&'s Order, Invalid> {
+        Order::parse_into_as_written(payload, slot).map(|(order, _)| order)
+    }
+
+    /// [`Order::parse_into`], also saying whether `payload` is the order exactly as
+    /// [`Order::write_json`] writes it: then the payload can be printed as it is.
+    pub fn parse_into_as_written<'s>(
+        payload: &[u8],
+        slot: &'s mut Option<Order>,
+    ) -> Result<(&'s Order, bool), Invalid> {
         parse_with(payload, |order_id, user, item, quantity| {
             match slot.take() {
                 Some(mut order) => {
@@ -164,7 +174,7 @@ impl Order {
                 },
             }
         })
-        .map(|order| &*slot.insert(order))
+        .map(|(order, as_written)| (&*slot.insert(order), as_written))
     }
 
     /// Appends the order as [`Order::to_json`] writes it to `out`, a field at a time: a few
@@ -209,10 +219,68 @@ impl Order {
 /// after the 8th, 12th, 16th and 20th.
 fn is_canonical_uuid(b: &[u8]) -> bool {
     b.len() == 36
-        && b.iter().enumerate().all(|(i, &c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
-        })
+        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+        && [0..8, 9..13, 14..18, 19..23, 24..36]
+            .into_iter()
+            .all(|group| b[group].iter().all(|&c| LOWER_HEX[usize::from(c)]))
+}
+
+/// Which bytes are lower-case hex digits.
+static LOWER_HEX: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = matches!(c as u8, b'0'..=b'9' | b'a'..=b'f');
+        c += 1;
+    }
+    table
+};
+
+/// The fields of a payload written exactly as [`Order::write_json`] writes orders (no white
+/// space, the fields in schema order, the id canonical, no escapes, texts not padded), found
+/// without a JSON parser: `None` for any other spelling, which the parser then reads. What this
+/// accepts, the parser reads as the same fields.
+fn as_written(text: &str) -> Option<(&str, &str, &str, u64)> {
+    let b = text.as_bytes();
+    let rest = b.strip_prefix(b"{\"order_id\":\"")?;
+    let (id, rest) = rest.split_at_checked(36)?;
+    if !is_canonical_uuid(id) {
+        return None;
+    }
+    let rest = rest.strip_prefix(b"\",\"user\":\"")?;
+    let user_at = b.len() - rest.len();
+    let user_len = plain_text(rest)?;
+    let rest = rest[user_len..].strip_prefix(b"\",\"item\":\"")?;
+    let item_at = b.len() - rest.len();
+    let item_len = plain_text(rest)?;
+    let digits = rest[item_len..]
+        .strip_prefix(b"\",\"quantity\":")?
+        .strip_suffix(b"}")?;
+    if digits.is_empty() || digits.len() > 7 || digits[0] == b'0' {
+        return None;
+    }
+    let mut quantity = 0u64;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        quantity = quantity * 10 + u64::from(d - b'0');
+    }
+    // Every cut is next to an ASCII quote, so on a character boundary of the text.
+    let user = text.get(user_at..user_at + user_len)?;
+    let item = text.get(item_at..item_at + item_len)?;
+    if user.trim().len() != user.len() || item.trim().len() != item.len() {
+        return None;
+    }
+    Some((text.get(13..49)?, user, item, quantity))
+}
+
+/// The length of a JSON string's content that needs no escape, up to its closing quote.
+fn plain_text(b: &[u8]) -> Option<usize> {
+    let end = b
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    (b[end] == b'"').then_some(end)
 }
 
 /// `s` in a string with room for at least [`SLOT_ROOM`] bytes.
@@ -358,10 +426,11 @@ impl<'de> Visitor<'de> for TopVisitor {
 }
 
 /// The one parse: `build` gets the validated fields (the `order_id` canonical, texts trimmed).
+/// Also says whether the payload is the order exactly as [`Order::write_json`] writes it.
 fn parse_with<T>(
     payload: &[u8],
     build: impl FnOnce(&str, &str, &str, u64) -> T,
-) -> Result<T, Invalid> {
+) -> Result<(T, bool), Invalid> {
     if payload.is_empty() {
         return Err(Invalid::Empty);
     }
@@ -376,6 +445,17 @@ fn parse_with<T>(
     if text.starts_with('\u{feff}') {
         return Err(Invalid::ByteOrderMark);
     }
+    if let Some((order_id, user, item, quantity)) = as_written(text) {
+        let user = self::text("user", user)?;
+        let item = self::text("item", item)?;
+        let quantity = quantity_in_range(quantity)?;
+        return Ok((build(order_id, user, item, quantity), true));
+    }
+    parse_json(text, build).map(|built| (built, false))
+}
+
+/// The JSON parser's reading of a payload that is UTF-8 without a byte order mark.
+fn parse_json<T>(text: &str, build: impl FnOnce(&str, &str, &str, u64) -> T) -> Result<T, Invalid> {
     let mut id = [0u8; 36];
     // The common case, a valid order, is read straight into its fields; anything that does
     // not fit that shape is read again below, the slow way, to say exactly why.
@@ -540,6 +620,79 @@ mod tests {
 
     fn order(fields: &str) -> Vec<u8> {
         format!("{{{fields}}}").into_bytes()
+    }
+
+    /// Every payload [`as_written`] reads is read the same by the JSON parser, is printed back
+    /// byte for byte, and every other spelling goes to the parser.
+    #[test]
+    fn orders_read_without_the_parser_are_what_the_parser_reads() {
+        let written = |user: &str, item: &str, q: &str| {
+            format!(r#"{{"order_id":"{ID}","user":"{user}","item":"{item}","quantity":{q}}}"#)
+        };
+        let mut cases = vec![
+            written("alice", "book", "2"),
+            written("a", "b", "1000000"),
+            written("a", "b", "1000001"),
+            written("a", "b", "9999999"),
+            written("a", "b", "12345678"),
+            written("a", "b", "0"),
+            written("a", "b", "01"),
+            written("a", "b", "-1"),
+            written("a", "b", "1.0"),
+            written("a", "b", "1e3"),
+            written("", "b", "1"),
+            written(" a", "b", "1"),
+            written("a", "b\u{a0}", "1"),
+            written("caf\u{e9} \u{1f600}", "\u{7f}x", "3"),
+            written(&"x".repeat(256), "y", "1"),
+            written(&"x".repeat(257), "y", "1"),
+            written(&"\u{e9}".repeat(256), "y", "1"),
+            written(r#"a\"b"#, "c", "1"),
+            written(r"a\u0041", "c", "1"),
+            written("a\tb", "c", "1"),
+            written("a", "b", "1") + " ",
+            written("a", "b", "1").replace(ID, &ID.to_uppercase()),
+            written("a", "b", "1").replace(ID, &ID.replace('-', "")),
+            written("a", "b", "1").replace("\"user\"", "\"usr\""),
+            written("a", "b", "1").replace(",\"item\":\"b\"", ""),
+            written("a", "b", "1").replace('}', ",\"x\":1}"),
+        ];
+        // Every byte of a plain order changed to a few others, and every cut of it.
+        let plain = written("alice", "book", "25");
+        for i in 0..plain.len() {
+            for b in [
+                b'"', b'\\', b' ', b'0', b'9', b'a', b'F', b'-', b'}', b',', b':', 0x01,
+            ] {
+                let mut bytes = plain.clone().into_bytes();
+                bytes[i] = b;
+                if let Ok(text) = String::from_utf8(bytes) {
+                    cases.push(text);
+                }
+            }
+            if i > 0 {
+                cases.push(plain[..i].to_string());
+            }
+        }
+        let mut read_without = 0;
+        for text in &cases {
+            let reference = parse_json(text, |id, user, item, quantity| {
+                Order::new(Uuid::parse_str(id).unwrap(), user, item, quantity).unwrap()
+            });
+            let mut slot = None;
+            let parsed = Order::parse_into_as_written(text.as_bytes(), &mut slot);
+            match (&reference, parsed) {
+                (Ok(expected), Ok((order, as_written))) => {
+                    assert_eq!(order, expected, "{text:?}");
+                    if as_written {
+                        assert_eq!(order.to_json(), *text);
+                    }
+                    read_without += usize::from(as_written);
+                }
+                (Err(expected), Err(e)) => assert_eq!(&e, expected, "{text:?}"),
+                (expected, got) => panic!("{text:?}: parser {expected:?}, got {got:?}"),
+            }
+        }
+        assert!(read_without >= 6, "{read_without}");
     }
 
     #[test]

@@ -15,11 +15,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::client::{compress, Client, Delivery, Outgoing, ProduceSettings, Refusal, Sending};
-use crate::config::{Format, Input, ProducerConfig};
+use crate::config::{Format, Input, ProducerConfig, Serializer};
 use crate::error::{output_closed, secs, Error};
 use crate::exit_codes as exit;
 use crate::order::Order;
 use crate::partition;
+use crate::registry::{self, Kind, Registry};
 use crate::stats::{counter, gauge, Figures, Latencies, Progress, Reporter};
 
 /// Bytes of stdin read at a time: the size of a pipe's buffer, so that a full block means the
@@ -134,6 +135,7 @@ fn connect_and_send(
         compressor: compress,
         idempotent: config.idempotence,
     };
+    let encoding = schema_id(config, stop)?;
     // A metadata request may create the topic, as the Java producer's may.
     let options = config
         .connection
@@ -156,6 +158,8 @@ fn connect_and_send(
         outgoing: Vec::new(),
         rate_start: None,
         queued: 0,
+        encoding,
+        shown: Vec::new(),
     };
     let result = producer.send_all(stdin);
     if producer.seen.reporter.is_some() {
@@ -164,7 +168,26 @@ fn connect_and_send(
     result
 }
 
-/// Orders sent in one produce call, with their JSON end to end and where each one is.
+/// The registry's id for the order schema, when orders go in its wire format: asked for once,
+/// before the first order.
+fn schema_id(config: &ProducerConfig, stop: &AtomicBool) -> Result<Option<(Kind, u32)>, Error> {
+    let (Serializer::Registry(kind), Some(settings)) = (config.serializer, &config.registry) else {
+        return Ok(None);
+    };
+    if !cfg!(feature = "registry") {
+        // The settings refuse a registry in this build: nothing of it is linked in.
+        return Err(Error::Usage(registry::NO_REGISTRY.into()));
+    }
+    let c = &config.connection;
+    let retry = c.client_options("order-producer", 0, &[]).retry;
+    let mut registry = Registry::new(settings, c.connect_timeout, c.request_timeout, retry)?;
+    let subject = format!("{}-value", config.topic);
+    let id = registry.order_schema_id(&subject, kind, config.auto_register, stop)?;
+    log::info!("schema registry: the order schema is id {id} under subject '{subject}'");
+    Ok(Some((kind, id)))
+}
+
+/// Orders sent in one produce call, with their values end to end and where each one is.
 #[derive(Default)]
 struct Batch {
     orders: Vec<Order>,
@@ -196,6 +219,11 @@ struct Producer<'a, 'c> {
     /// When the first order was queued: `--rate` counts from there, not from start-up.
     rate_start: Option<Instant>,
     queued: u64,
+    /// The schema and its id when orders go in the registry's wire format; plain JSON when
+    /// `None`.
+    encoding: Option<(Kind, u32)>,
+    /// An Avro order's JSON, made again for its delivery line.
+    shown: Vec<u8>,
 }
 
 impl Producer<'_, '_> {
@@ -279,10 +307,12 @@ impl Producer<'_, '_> {
         }
         // An order of a sent batch lends its strings: no allocation per line.
         let mut slot = self.spare.pop();
-        match Order::parse_into(payload, &mut slot).map(|_| ()) {
-            Ok(()) => {
+        match Order::parse_into_as_written(payload, &mut slot).map(|(_, as_written)| as_written) {
+            Ok(as_written) => {
+                // A line that is the order as write_json writes it is sent as it came.
+                let json = as_written.then_some(payload);
                 let pushed = match slot {
-                    Some(order) => self.push(order),
+                    Some(order) => self.push_json(order, json),
                     None => Ok(()),
                 };
                 if let Err(e) = pushed {
@@ -309,6 +339,12 @@ impl Producer<'_, '_> {
 
     /// Queues one order, sending the batch when it is full or when `--rate` says it is time.
     fn push(&mut self, order: Order) -> Result<(), Error> {
+        self.push_json(order, None)
+    }
+
+    /// Queues one order, `json` its JSON exactly as [`Order::write_json`] writes it when the
+    /// caller has it at hand.
+    fn push_json(&mut self, order: Order, json: Option<&[u8]>) -> Result<(), Error> {
         if self.client.stopped() {
             self.flush()?;
             return Err(Error::Interrupted);
@@ -331,7 +367,22 @@ impl Producer<'_, '_> {
         self.queued += 1;
         let batch = &mut self.batch;
         let start = batch.values.len();
-        order.write_json(&mut batch.values);
+        match self.encoding {
+            None => match json {
+                Some(json) => batch.values.extend_from_slice(json),
+                None => order.write_json(&mut batch.values),
+            },
+            Some((kind, id)) => {
+                registry::frame(id, &mut batch.values);
+                match kind {
+                    Kind::Avro => crate::avro::encode_order(&order, &mut batch.values),
+                    Kind::JsonSchema => match json {
+                        Some(json) => batch.values.extend_from_slice(json),
+                        None => order.write_json(&mut batch.values),
+                    },
+                }
+            }
+        }
         batch.spans.push(start..batch.values.len());
         batch.orders.push(order);
         // A record is its value, its key (the order id) and about ten bytes of framing: the
@@ -446,7 +497,7 @@ impl Producer<'_, '_> {
                     "attempts repeated after a failure",
                     self.client.retries(),
                 ),
-                counter("bytes", "bytes of order JSON sent", self.seen.bytes),
+                counter("bytes", "bytes of order values sent", self.seen.bytes),
                 counter(
                     "batches",
                     "record batches sent, one per partition and request",
@@ -500,7 +551,15 @@ impl Producer<'_, '_> {
         let mut output = Ok(());
         crate::stats::clear_before_output();
         for ((order, span), result) in orders.iter().zip(spans).zip(results) {
-            let json = &values[span.clone()];
+            let json = match self.encoding {
+                None => &values[span.clone()],
+                Some((Kind::JsonSchema, _)) => &values[span.start + 5..span.end],
+                Some((Kind::Avro, _)) => {
+                    self.shown.clear();
+                    order.write_json(&mut self.shown);
+                    &self.shown
+                }
+            };
             match result {
                 Ok(delivery) => {
                     self.summary.sent += 1;

@@ -226,6 +226,7 @@ pub fn redacted(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     key.contains("password")
         || key.contains("secret")
+        || key.ends_with("user.info")
         || matches!(
             key.as_str(),
             "sasl.jaas.config" | "ssl.keystore.key" | "ssl.key.pem" | "sasl.oauthbearer.config"

@@ -123,6 +123,17 @@ impl<'a> Decoder<'a> {
                 put(self.out, format_args!("{v}"));
                 Ok(())
             }
+            // Beyond the specification, which has no narrowing: a writer that widened our int to
+            // a long (an order's quantity) still yields orders, as long as each value fits.
+            (Type::Long, Type::Int) => {
+                let at = self.at;
+                let v = self.integer(wt)?;
+                if i32::try_from(v).is_err() {
+                    return Err(Error::IntOutOfRange { at, value: v });
+                }
+                put(self.out, format_args!("{v}"));
+                Ok(())
+            }
             // Promotions: a number read as a wider one, rounded as Java's casts round it.
             (Type::Int | Type::Long, Type::Float) => {
                 let v = self.integer(wt)? as f32;

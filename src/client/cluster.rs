@@ -54,6 +54,8 @@ pub struct Client<'a> {
     pub(super) renew: bool,
     /// Consecutive failed fetches per partition, for the retry policy.
     pub(super) fetch_failures: HashMap<i32, u32>,
+    /// Buffers of fetch answers already read, for the next ones.
+    pub(super) spare_frames: Vec<Vec<u8>>,
     /// Attempts repeated after a failure, for `--stats`.
     retries: std::cell::Cell<u64>,
     /// Set when the last failure was a topic this client may create not being ready yet: the
@@ -84,6 +86,7 @@ impl<'a> Client<'a> {
             pipeline: Default::default(),
             renew: false,
             fetch_failures: HashMap::new(),
+            spare_frames: Vec::new(),
             retries: std::cell::Cell::new(0),
             creating: std::cell::Cell::new(false),
         };
@@ -110,6 +113,7 @@ impl<'a> Client<'a> {
             pipeline: Default::default(),
             renew: false,
             fetch_failures: HashMap::new(),
+            spare_frames: Vec::new(),
             retries: std::cell::Cell::new(0),
             creating: std::cell::Cell::new(false),
         }
@@ -278,7 +282,13 @@ impl<'a> Client<'a> {
                 self.nodes.get(&node).cloned().ok_or_else(|| {
                     Failure::Stale(format!("broker {node} is not in the metadata"))
                 })?;
-            let conn = Conn::open(&addr, &self.options, &self.transport, self.stop)?;
+            // The metadata connection, when it goes to this broker, becomes this broker's: at
+            // start-up that saves a connection and its ApiVersions round trip. Metadata goes
+            // over a new one when next asked for.
+            let conn = match self.meta.take_if(|m| !m.spent() && m.reaches(&addr)) {
+                Some(conn) => conn,
+                None => Conn::open(&addr, &self.options, &self.transport, self.stop)?,
+            };
             self.conns.insert(node, conn);
         }
         Ok(self.conns.get_mut(&node).expect("inserted above"))

@@ -157,6 +157,22 @@ impl Conn {
 
     /// Whether the connection is broken, or its login session (nearly) over: either way it
     /// must be replaced before the next request.
+    /// Whether this connection goes to the broker at `addr`: the same address, or, without
+    /// TLS (whose certificate was checked against the name connected to), the same socket
+    /// address (`localhost:9092` for a broker that calls itself `127.0.0.1:9092`).
+    pub fn reaches(&self, addr: &str) -> bool {
+        if self.addr == addr {
+            return true;
+        }
+        if self.stream.is_tls() {
+            return false;
+        }
+        let Ok(peer) = self.stream.tcp().peer_addr() else {
+            return false;
+        };
+        std::net::ToSocketAddrs::to_socket_addrs(addr).is_ok_and(|mut a| a.any(|a| a == peer))
+    }
+
     pub fn spent(&self) -> bool {
         let expired = self.expires.is_some_and(|at| Instant::now() >= at);
         if expired {
@@ -406,10 +422,10 @@ impl Conn {
         Ok(&self.frame[start..])
     }
 
-    /// The last answer's frame, moved out (the next answer reads into a new one): for an answer
-    /// that outlives the next request, as a fetch's records do.
-    pub fn take_frame(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.frame)
+    /// The last answer's frame, moved out for an answer that outlives the next request, as a
+    /// fetch's records do; the next answer reads into `room` (a frame given back).
+    pub fn take_frame(&mut self, room: Vec<u8>) -> Vec<u8> {
+        std::mem::replace(&mut self.frame, room)
     }
 
     /// Sends a request that gets no answer (a produce with acks=0).
@@ -461,14 +477,18 @@ impl Conn {
         api: ApiKey,
         stop: &AtomicBool,
     ) -> Result<(), Failure> {
-        frame.clear();
-        // Grow with what arrives, never by the announced size alone.
-        while frame.len() < size {
-            let have = frame.len();
+        // Grow with what arrives, never by the announced size alone. The buffer keeps the
+        // length it had (a reused frame's): only room beyond that is zeroed, once.
+        let mut have = 0;
+        while have < size {
             let step = (size - have).min(have.max(64 * 1024));
-            frame.resize(have + step, 0);
-            self.read_exact_by(&mut frame[have..], deadline, api, stop)?;
+            if frame.len() < have + step {
+                frame.resize(have + step, 0);
+            }
+            self.read_exact_by(&mut frame[have..have + step], deadline, api, stop)?;
+            have += step;
         }
+        frame.truncate(size);
         Ok(())
     }
 

@@ -78,6 +78,10 @@ pub struct FetchSettings {
     pub max_decompressed: usize,
 }
 
+/// Frames of read fetches kept for the next answers: a round in flight and one being read,
+/// from a broker or two.
+pub(super) const SPARE_FRAMES: usize = 4;
+
 /// One fetch round's answers: the bytes of every broker's answer, and where each partition's
 /// records lie in them.
 pub struct Fetch {
@@ -397,7 +401,14 @@ impl Client<'_> {
 
     /// Counts each partition a read [`Fetch`] must fetch again under the one retry policy: a
     /// pause, then another round; a partition that keeps failing ends the run with its cause.
-    pub fn settle(&mut self, fetch: &Fetch) -> Result<(), Error> {
+    /// Its frames are kept for the next rounds' answers: no memory is allocated, zeroed and
+    /// given back per fetch.
+    pub fn settle(&mut self, mut fetch: Fetch) -> Result<(), Error> {
+        for frame in fetch.frames.drain(..) {
+            if self.spare_frames.len() < SPARE_FRAMES {
+                self.spare_frames.push(frame);
+            }
+        }
         let Some((attempt, partition, cause)) = fetch
             .retry
             .iter()
@@ -469,6 +480,7 @@ impl Client<'_> {
     ) -> Result<BrokerAnswer, Failure> {
         let stop = self.stop;
         let (parts, version) = (&sent.parts, sent.version);
+        let room = self.spare_frames.pop().unwrap_or_default();
         let Some(conn) = self.same_fetch_conn(sent.node, sent.serial) else {
             return Err(Failure::Network(format!(
                 "the connection a fetch of '{topic}' went out on was closed before its answer"
@@ -517,7 +529,7 @@ impl Client<'_> {
         }
         // The answer outlives the next request on this connection: its frame moves out, from
         // the connection that answered (a new look-up could replace one whose login ends).
-        let frame = conn.take_frame();
+        let frame = conn.take_frame(room);
         let body_start = frame.len() - body_len;
         for a in &mut answered {
             a.records = a.records.start + body_start..a.records.end + body_start;

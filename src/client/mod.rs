@@ -30,6 +30,14 @@ mod transport;
 mod txn;
 mod wire;
 
+/// Sockets within deadlines and TLS, for the one other peer the binaries speak to over TCP:
+/// the Schema Registry's HTTP (`crate::registry`). Nothing of Kafka's wire is here.
+pub mod net {
+    #[cfg(feature = "tls")]
+    pub use super::tls::Setup as TlsSetup;
+    pub use super::transport::{connect, io_words, is_wait, Stream, SLICE};
+}
+
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -106,9 +106,9 @@ pub use scram::Scram;
 mod scram {
     use std::fmt;
 
-    use hmac::digest::KeyInit;
-    use hmac::{Hmac, Mac};
-    use sha2::{Digest, Sha256, Sha512};
+    use std::num::NonZeroU32;
+
+    use ring::{digest, hmac, pbkdf2};
 
     use super::Mechanism;
     use crate::base64;
@@ -180,21 +180,18 @@ mod scram {
             let without_proof = format!("c={CHANNEL_BINDING},r={}", first.nonce);
             let auth_message = format!("{},{},{without_proof}", self.first_bare, first.text);
             let password = self.password.as_bytes();
-            let (proof, signature) = match self.mechanism {
-                Mechanism::ScramSha256 => prove::<Hmac<Sha256>, Sha256>(
-                    password,
-                    &first.salt,
-                    first.iterations,
-                    auth_message.as_bytes(),
-                ),
-                Mechanism::ScramSha512 => prove::<Hmac<Sha512>, Sha512>(
-                    password,
-                    &first.salt,
-                    first.iterations,
-                    auth_message.as_bytes(),
-                ),
+            let hash = match self.mechanism {
+                Mechanism::ScramSha256 => Hash::Sha256,
+                Mechanism::ScramSha512 => Hash::Sha512,
                 Mechanism::Plain => return Err("PLAIN is not a SCRAM mechanism".into()),
             };
+            let (proof, signature) = prove(
+                hash,
+                password,
+                &first.salt,
+                first.iterations,
+                auth_message.as_bytes(),
+            );
             self.server_signature = Some(signature);
             Ok(format!("{without_proof},p={}", base64::encode(&proof)).into_bytes())
         }
@@ -299,56 +296,54 @@ mod scram {
         }
     }
 
+    /// The hash a SCRAM mechanism names. ring's, as the TLS build (the one with SCRAM) has
+    /// it anyway.
+    #[derive(Clone, Copy)]
+    enum Hash {
+        Sha256,
+        Sha512,
+    }
+
     /// RFC 5802's keys for one hash: returns the client proof and the expected server signature.
-    fn prove<M, D>(
+    /// `Hi` is PBKDF2 with the HMAC as PRF and one block of output.
+    fn prove(
+        hash: Hash,
         password: &[u8],
         salt: &[u8],
         iterations: u32,
         auth_message: &[u8],
-    ) -> (Vec<u8>, Vec<u8>)
-    where
-        M: Mac + KeyInit + Clone,
-        D: Digest,
-    {
-        let salted = salted_password::<M>(password, salt, iterations);
-        let client_key = hmac::<M>(&salted, b"Client Key");
-        let stored_key = D::digest(&client_key).to_vec();
-        let client_signature = hmac::<M>(&stored_key, auth_message);
+    ) -> (Vec<u8>, Vec<u8>) {
+        let (prf, mac, digest) = match hash {
+            Hash::Sha256 => (
+                pbkdf2::PBKDF2_HMAC_SHA256,
+                hmac::HMAC_SHA256,
+                &digest::SHA256,
+            ),
+            Hash::Sha512 => (
+                pbkdf2::PBKDF2_HMAC_SHA512,
+                hmac::HMAC_SHA512,
+                &digest::SHA512,
+            ),
+        };
+        let mut salted = vec![0; digest.output_len()];
+        // The broker's count was checked against ITERATIONS, so it is never 0.
+        let rounds = NonZeroU32::new(iterations.max(1)).expect("at least 1");
+        pbkdf2::derive(prf, rounds, salt, password, &mut salted);
+        let sign = |key: &[u8], data: &[u8]| {
+            hmac::sign(&hmac::Key::new(mac, key), data)
+                .as_ref()
+                .to_vec()
+        };
+        let client_key = sign(&salted, b"Client Key");
+        let stored_key = digest::digest(digest, &client_key);
+        let client_signature = sign(stored_key.as_ref(), auth_message);
         let proof = client_key
             .iter()
             .zip(&client_signature)
             .map(|(k, s)| k ^ s)
             .collect();
-        let server_key = hmac::<M>(&salted, b"Server Key");
-        (proof, hmac::<M>(&server_key, auth_message))
-    }
-
-    fn hmac<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
-        let mut mac = <M as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
-        mac.update(data);
-        mac.finalize().into_bytes().to_vec()
-    }
-
-    /// RFC 5802's `Hi`: PBKDF2 with the HMAC as PRF and one block of output. The keyed HMAC is
-    /// cloned per round, so the password is hashed into the pads once, not 4096 times.
-    fn salted_password<M: Mac + KeyInit + Clone>(
-        password: &[u8],
-        salt: &[u8],
-        iterations: u32,
-    ) -> Vec<u8> {
-        let keyed = <M as Mac>::new_from_slice(password).expect("HMAC takes keys of any length");
-        let mut mac = keyed.clone();
-        mac.update(salt);
-        mac.update(&1u32.to_be_bytes());
-        let mut round = mac.finalize().into_bytes().to_vec();
-        let mut result = round.clone();
-        for _ in 1..iterations {
-            let mut mac = keyed.clone();
-            mac.update(&round);
-            round = mac.finalize().into_bytes().to_vec();
-            result.iter_mut().zip(&round).for_each(|(r, u)| *r ^= u);
-        }
-        result
+        let server_key = sign(&salted, b"Server Key");
+        (proof, sign(&server_key, auth_message))
     }
 
     /// Kafka's `saslname`: `=` and `,` would end the attribute, so they are escaped.

@@ -22,7 +22,7 @@
 mod help;
 mod kafka;
 mod rules;
-mod setting;
+mod schemas;
 mod source;
 mod spool;
 mod table;
@@ -34,6 +34,7 @@ use crate::client::{Acks, Compression, Isolation, Options, RetryPolicy, Security
 use crate::Error;
 
 pub use help::options_help;
+pub use schemas::Serializer;
 use source::*;
 pub use spool::{SpoolConfig, SpoolMode, SYNC_INTERVAL};
 pub use table::*;
@@ -144,6 +145,12 @@ pub struct ProducerConfig {
     pub max_in_flight: usize,
     /// Orders per second; `None` is as fast as the broker takes them.
     pub rate: Option<f64>,
+    /// Plain JSON, or the registry's wire format.
+    pub serializer: Serializer,
+    /// Register the order schema on first use (`auto.register.schemas`), else look it up.
+    pub auto_register: bool,
+    /// `None` without `--schema-registry`; always there for a registry serializer.
+    pub registry: Option<crate::registry::Settings>,
     pub format: Format,
     pub quiet: bool,
     pub strict: bool,
@@ -217,6 +224,8 @@ pub struct ConsumerConfig {
     pub instance_id: Option<String>,
     /// `--lag`: print the group's lag per partition and exit.
     pub lag: bool,
+    /// Where the writer schemas of wire-format records are; `None` without `--schema-registry`.
+    pub registry: Option<crate::registry::Settings>,
     pub seeing: Seeing,
 }
 
@@ -240,6 +249,7 @@ pub fn producer(
     r.check_properties()?;
     let input = r.input()?;
     let (acks, idempotence) = r.acks_and_idempotence()?;
+    let registry = r.registry()?;
     Ok(Command::Run(ProducerConfig {
         connection: r.connection()?,
         topic: r.topic(&PRODUCER_TOPIC)?.text,
@@ -252,6 +262,9 @@ pub fn producer(
         batch_bytes: required(r.int(&BATCH_BYTES)?),
         max_in_flight: required(r.int(&MAX_IN_FLIGHT)?),
         rate: r.decimal(&RATE)?,
+        serializer: r.serializer(&registry)?,
+        auto_register: r.auto_register()?,
+        registry,
         format: r.chosen(&PRODUCER_FORMAT, format)?,
         quiet: r.switch(&QUIET),
         strict: r.switch(&STRICT),
@@ -349,6 +362,7 @@ pub fn consumer(
         metadata_max_age: required(r.secs(&METADATA_MAX_AGE)?),
         instance_id,
         lag: r.switch(&LAG),
+        registry: r.registry()?,
         seeing: r.seeing()?,
     }))
 }

@@ -86,6 +86,10 @@ impl fmt::Display for Given {
             // Empty flag values are refused, so an empty one is a flag that takes none.
             Source::Flag(long) if self.text.is_empty() => write!(f, "--{long}"),
             Source::Flag(long) => write!(f, "--{long} {shown}"),
+            Source::Property(prop) if self.secret => match &prop.origin {
+                Origin::X => write!(f, "-X {}=****", prop.key),
+                Origin::File { path, line } => write!(f, "{path} line {line}: {}=****", prop.key),
+            },
             Source::Property(prop) => write!(f, "{prop}"),
             Source::Env(name) => write!(f, "{name}={shown}"),
             Source::Default => write!(f, "default {shown}"),

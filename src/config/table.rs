@@ -5,9 +5,218 @@
 
 use crate::order;
 
-use super::setting::flag;
-pub use super::setting::{Fallback, Rule, Section, Setting};
-use super::MAX_FETCH_BYTES;
+use super::{MAX_FETCH_BYTES, MAX_GROUP_CHARS, MAX_TOPIC_CHARS};
+
+mod schemas;
+mod spool;
+
+pub use schemas::*;
+pub use spool::*;
+
+/// One setting: everything the parser and the help text know about it. Built with [`flag`] and
+/// the methods below, one row per setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// The flag without its dashes.
+    pub long: &'static str,
+    pub short: Option<char>,
+    /// The value's name in the help (`N`, `SECS`); `None` for a flag without a value.
+    pub value: Option<&'static str>,
+    pub env: Option<&'static str>,
+    pub default: Fallback,
+    pub rule: Rule,
+    /// One line of help, without the range (which comes from `rule`).
+    pub help: &'static str,
+    /// The Kafka client property (Java and librdkafka name) that sets it in `--config` files
+    /// and `-X`.
+    pub property: Option<&'static str>,
+    /// Other property names that set it too: librdkafka's where they differ from Java's, and a
+    /// Java store location that stands for a PEM file (`ssl.truststore.type=PEM`).
+    pub aliases: &'static [&'static str],
+    /// The property is in milliseconds where the flag is in seconds (`session.timeout.ms`).
+    pub property_ms: bool,
+    /// The value is a secret: messages show `****` in its place.
+    pub secret: bool,
+}
+
+/// A block of settings under one title in the help.
+#[derive(Debug, Clone, Copy)]
+pub struct Section {
+    pub title: &'static str,
+    pub settings: &'static [Setting],
+}
+
+/// What a setting is when neither its flag nor its environment variable gives it.
+#[derive(Debug, Clone, Copy)]
+pub enum Fallback {
+    /// This text, checked by the same rule as a value given by flag.
+    Value(&'static str),
+    /// No value; the text says what that means (shown in the help unless empty).
+    Absent(&'static str),
+}
+
+/// What a value must look like.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    /// A flag without a value.
+    Switch,
+    /// A flag without a value whose environment variable is `true` or `false`.
+    Bool,
+    /// A whole number from `min` to `max`.
+    Int { min: u64, max: u64 },
+    /// A number, decimals allowed, from `min` to `max`.
+    Decimal { min: f64, max: f64 },
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A Kafka topic name.
+    Topic,
+    /// A consumer group name.
+    Group,
+    /// `host:port[,host:port...]`.
+    Brokers,
+    /// `earliest`, `latest` or an offset.
+    Start,
+    /// The user or item of an order (the order's own rule).
+    OrderText,
+    /// A file path.
+    Path,
+    /// Any text without control characters (a user name, a password, a client id).
+    Text,
+    /// `KEY=VALUE`, a Kafka client property.
+    Property,
+}
+
+impl Rule {
+    pub(super) const fn int(min: u64, max: u64) -> Rule {
+        Rule::Int { min, max }
+    }
+
+    pub(super) const fn decimal(min: f64, max: f64) -> Rule {
+        Rule::Decimal { min, max }
+    }
+
+    /// The range or the choices, as the help states them.
+    pub(super) fn range(&self) -> Option<String> {
+        match self {
+            Rule::Switch | Rule::Brokers | Rule::Path | Rule::Text | Rule::Property => None,
+            Rule::Bool => Some("true or false".into()),
+            Rule::Int { min, max } => Some(format!("{min} to {max}")),
+            Rule::Decimal { min, max } => Some(format!("{min} to {max}")),
+            Rule::Choice(words) => Some(match words.split_last() {
+                Some((last, [])) => last.to_string(),
+                Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                None => String::new(),
+            }),
+            Rule::Topic => Some(format!("1 to {MAX_TOPIC_CHARS} of a-z A-Z 0-9 . _ -")),
+            Rule::Group => Some(format!("1 to {MAX_GROUP_CHARS} characters")),
+            Rule::Start => Some(format!(
+                "earliest, latest or an offset from 0 to {}",
+                i64::MAX
+            )),
+            Rule::OrderText => Some(format!("1 to {} characters", order::MAX_TEXT_CHARS)),
+        }
+    }
+}
+
+/// A flag without a value, variable or default: the start of every row.
+pub(super) const fn flag(long: &'static str) -> Setting {
+    Setting {
+        long,
+        short: None,
+        value: None,
+        env: None,
+        default: Fallback::Absent(""),
+        rule: Rule::Switch,
+        help: "",
+        property: None,
+        aliases: &[],
+        property_ms: false,
+        secret: false,
+    }
+}
+
+impl Setting {
+    pub(super) const fn short(self, c: char) -> Setting {
+        Setting {
+            short: Some(c),
+            ..self
+        }
+    }
+
+    /// Takes a value, checked by `rule`.
+    pub(super) const fn value(self, name: &'static str, rule: Rule) -> Setting {
+        Setting {
+            value: Some(name),
+            rule,
+            ..self
+        }
+    }
+
+    pub(super) const fn env(self, name: &'static str) -> Setting {
+        Setting {
+            env: Some(name),
+            ..self
+        }
+    }
+
+    pub(super) const fn default(self, text: &'static str) -> Setting {
+        Setting {
+            default: Fallback::Value(text),
+            ..self
+        }
+    }
+
+    /// No default value; `meaning` says what happens without one.
+    pub(super) const fn when_unset(self, meaning: &'static str) -> Setting {
+        Setting {
+            default: Fallback::Absent(meaning),
+            ..self
+        }
+    }
+
+    pub(super) const fn help(self, text: &'static str) -> Setting {
+        Setting { help: text, ..self }
+    }
+
+    /// Also set by this Kafka client property.
+    pub(super) const fn property(self, name: &'static str) -> Setting {
+        Setting {
+            property: Some(name),
+            ..self
+        }
+    }
+
+    /// Also set by these other property names.
+    pub(super) const fn aliases(self, names: &'static [&'static str]) -> Setting {
+        Setting {
+            aliases: names,
+            ..self
+        }
+    }
+
+    /// Every property name that sets it: its own, then its aliases.
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> {
+        self.property
+            .into_iter()
+            .chain(self.aliases.iter().copied())
+    }
+
+    /// Also set by this Kafka client property, given in milliseconds.
+    pub(super) const fn property_ms(self, name: &'static str) -> Setting {
+        Setting {
+            property: Some(name),
+            property_ms: true,
+            ..self
+        }
+    }
+
+    pub(super) const fn secret(self) -> Setting {
+        Setting {
+            secret: true,
+            ..self
+        }
+    }
+}
 
 pub(super) const FORMATS: Rule = Rule::Choice(&["human", "json"]);
 
@@ -457,62 +666,6 @@ pub const CONSUMER_FORMAT: Setting = flag("format")
     .default("human")
     .help("how to print orders");
 
-pub const SPOOL: Setting = flag("spool")
-    .value("DIR", Rule::Path)
-    .env("KAFKA_SPOOL")
-    .when_unset("none: send directly")
-    .help(
-        "store and forward: keep each order on disk in DIR before acknowledging it, then \
-         forward it exactly once in Kafka transactions",
-    );
-
-pub const SPOOL_SYNC: Setting = flag("spool-sync")
-    .value("WHEN", Rule::Choice(&["batch", "interval"]))
-    .env("KAFKA_SPOOL_SYNC")
-    .default("batch")
-    .help(
-        "fsync the spool before each batch of orders is acknowledged, or at most every 100 ms \
-         (orders are acknowledged once fsynced either way)",
-    );
-
-pub const SPOOL_MAX_BYTES: Setting = flag("spool-max-bytes")
-    .value("BYTES", Rule::int(4096, 1 << 40))
-    .env("KAFKA_SPOOL_MAX_BYTES")
-    .default("1073741824")
-    .help(
-        "most the spool may hold; when full, input waits while the forwarder makes room, and \
-         is refused (exit 1) when nothing forwards",
-    );
-
-pub const TRANSACTIONAL_ID: Setting = flag("transactional-id")
-    .value("ID", Rule::Text)
-    .env("KAFKA_TRANSACTIONAL_ID")
-    .property("transactional.id")
-    .when_unset("the one kept in DIR/transactional-id")
-    .help("transactional id of the spool's forwarder, and the group its position is kept in");
-
-pub const TRANSACTION_TIMEOUT: Setting = flag("transaction-timeout")
-    .value("SECS", Rule::decimal(1.0, 900.0))
-    .env("KAFKA_TRANSACTION_TIMEOUT")
-    .property_ms("transaction.timeout.ms")
-    .default("60")
-    .help("how long the coordinator keeps a forwarder's transaction open before aborting it");
-
-pub const DRAIN: Setting = flag("drain").help("forward what is in the spool, then exit");
-
-pub const FOLLOW: Setting = flag("follow").help(
-    "forward orders as they arrive on standard input until it ends and all is forwarded, \
-     waiting out an uplink that is down (never giving up on it)",
-);
-
-pub const SPOOL_QUARANTINE: Setting = flag("spool-quarantine").help(
-    "move the spool's damaged segments aside (*.seg.damaged) so forwarding goes on past them, \
-     giving up their orders; then exit",
-);
-
-pub const SPOOL_ONLY: Setting =
-    flag("spool-only").help("only spool the orders; exit 0 with the count left to forward");
-
 /// Every setting of `order-producer`, in help order.
 pub const PRODUCER: &[Section] = &[
     Section {
@@ -546,6 +699,17 @@ pub const PRODUCER: &[Section] = &[
             FOLLOW,
             SPOOL_ONLY,
             SPOOL_QUARANTINE,
+        ],
+    },
+    Section {
+        title: "Schemas (a Schema Registry: the TLS build)",
+        settings: &[
+            SERIALIZER,
+            SCHEMA_REGISTRY,
+            AUTO_REGISTER,
+            NO_AUTO_REGISTER,
+            REGISTRY_USER_INFO,
+            REGISTRY_CA,
         ],
     },
     CONNECTION,
@@ -596,6 +760,10 @@ pub const CONSUMER: &[Section] = &[
             FETCH_TOTAL_BYTES,
             METADATA_MAX_AGE,
         ],
+    },
+    Section {
+        title: "Schemas (a Schema Registry: the TLS build)",
+        settings: &[SCHEMA_REGISTRY, REGISTRY_USER_INFO, REGISTRY_CA],
     },
     CONNECTION,
     SECURITY,

@@ -100,6 +100,9 @@ fn producer_defaults_send_one_demo_order_to_localhost() {
             batch_bytes: 131_072,
             max_in_flight: 5,
             rate: None,
+            serializer: Serializer::Json,
+            auto_register: true,
+            registry: None,
             format: Format::Human,
             quiet: false,
             strict: false,
@@ -177,6 +180,7 @@ fn consumer_defaults_read_orders_through_the_group() {
             metadata_max_age: Duration::from_secs(300),
             instance_id: None,
             lag: false,
+            registry: None,
             seeing: no_stats(),
         }
     );
@@ -793,5 +797,6 @@ fn every_default_is_valid_and_the_help_shows_each_setting_once() {
 }
 
 mod properties;
+mod schemas;
 mod security;
 mod spool;

@@ -34,6 +34,8 @@ use crate::client::{
 use crate::config::{ConsumerConfig, Format, Start, MAX_FETCH_BYTES};
 use crate::error::{output_closed, secs, Error};
 use crate::order::Order;
+#[cfg(feature = "registry")]
+use crate::registry::Registry;
 use crate::stats::{PartitionFigures, Progress, Reporter};
 
 /// Largest decompressed batch accepted: Kafka's batches are at most message.max.bytes.
@@ -78,6 +80,20 @@ fn consume(
         .then(|| Member::new(&config.group, group_settings(config)));
     let beat = member.as_ref().map(Member::beat);
     let heartbeats = beat.as_ref().map(|_| client.sibling());
+    #[cfg(feature = "registry")]
+    let registry = match &config.registry {
+        Some(settings) => {
+            let c = &config.connection;
+            let retry = c.client_options("order-consumer", 0, &[]).retry;
+            Some(Registry::new(
+                settings,
+                c.connect_timeout,
+                c.request_timeout,
+                retry,
+            )?)
+        }
+        None => None,
+    };
     thread::scope(|scope| {
         let _finish = Finish(beat.as_deref());
         if let (Some(beat), Some(heartbeats)) = (beat.as_deref(), heartbeats) {
@@ -105,6 +121,12 @@ fn consume(
             order: None,
             line: Vec::new(),
             ahead: None,
+            #[cfg(feature = "registry")]
+            registry,
+            #[cfg(feature = "registry")]
+            decoded: Vec::new(),
+            #[cfg(feature = "registry")]
+            stop,
         };
         consumer.run(human)
     })
@@ -172,6 +194,14 @@ struct Consumer<'a, 'c> {
     line: Vec<u8>,
     /// The next fetch round, sent before this one's records were read.
     ahead: Option<Ahead>,
+    /// The writer schemas of wire-format records; `None` without `--schema-registry`.
+    #[cfg(feature = "registry")]
+    registry: Option<Registry>,
+    /// An Avro order read as JSON text, before it is parsed.
+    #[cfg(feature = "registry")]
+    decoded: Vec<u8>,
+    #[cfg(feature = "registry")]
+    stop: &'a AtomicBool,
 }
 
 /// Why the poll loop ended early.
@@ -570,7 +600,7 @@ impl Consumer<'_, '_> {
         if let Err(e) = self.out.flush() {
             return self.output_failed(e);
         }
-        self.client.settle(&fetch)?;
+        self.client.settle(fetch)?;
         if self.progress.due() {
             let elapsed = self.progress.elapsed();
             let read = self.summary.received + self.summary.invalid;

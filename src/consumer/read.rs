@@ -4,12 +4,19 @@
 use std::io;
 
 use super::{Consumer, Stop};
+#[cfg(feature = "registry")]
+use crate::avro;
 use crate::base64;
 use crate::client::{Member, PartitionRecords, Step};
 use crate::config::Format;
 use crate::dead_letter::Envelope;
 use crate::error::{output_closed, Error};
+#[cfg(feature = "registry")]
+use crate::order::MAX_ORDER_BYTES;
 use crate::order::{check_key, push_int, push_json_str, Order};
+#[cfg(feature = "registry")]
+use crate::registry::Writer;
+use crate::registry::{self, Framed};
 
 /// One valid record as printed.
 struct Printed<'a> {
@@ -18,7 +25,14 @@ struct Printed<'a> {
     offset: i64,
     key: Option<&'a [u8]>,
     order: &'a Order,
+    /// The record's value when it is the order exactly as [`Order::write_json`] writes it:
+    /// printed as it is.
+    json: Option<&'a [u8]>,
 }
+
+/// A decoded order, and where in the record's value its JSON starts when the value holds it
+/// exactly as [`Order::write_json`] writes it.
+type Decoded<'s> = (&'s Order, Option<usize>);
 
 impl Printed<'_> {
     /// Appends the record's lines to `line`: the seed's two lines, or one JSON object with the
@@ -29,7 +43,7 @@ impl Printed<'_> {
         match format {
             Format::Human => {
                 line.extend_from_slice(b"Received order: ");
-                self.order.write_json(line);
+                self.order_json(line);
                 line.extend_from_slice(b"\nPartition: ");
                 push_int(line, i64::from(self.partition));
                 line.extend_from_slice(b", Offset: ");
@@ -56,9 +70,18 @@ impl Printed<'_> {
                     }
                 }
                 line.extend_from_slice(b",\"order\":");
-                self.order.write_json(line);
+                self.order_json(line);
                 line.extend_from_slice(b"}\n");
             }
+        }
+    }
+}
+
+impl Printed<'_> {
+    fn order_json(&self, line: &mut Vec<u8>) {
+        match self.json {
+            Some(json) => line.extend_from_slice(json),
+            None => self.order.write_json(line),
         }
     }
 }
@@ -117,13 +140,18 @@ impl Consumer<'_, '_> {
         let mut slot = self.order.take();
         let parsed = match value {
             None => Err("the record has no value (a tombstone)".to_string()),
-            Some(v) => Order::parse_into(v, &mut slot)
-                .and_then(|order| check_key(key, order).map(|()| order))
-                .map_err(|reason| reason.to_string()),
+            Some(v) => self
+                .decode(v, &mut slot, partition, offset)?
+                .and_then(|(order, at)| {
+                    check_key(key, order)
+                        .map(|()| (order, at))
+                        .map_err(|r| r.to_string())
+                }),
         };
         match parsed {
-            Ok(order) => {
-                let printed = self.print(topic, partition, offset, key, order);
+            Ok((order, at)) => {
+                let json = at.and_then(|at| value.map(|v| &v[at..]));
+                let printed = self.print(topic, partition, offset, key, order, json);
                 self.order = slot;
                 if let Err(e) = printed {
                     return self.output_failed(e);
@@ -150,6 +178,95 @@ impl Consumer<'_, '_> {
         Ok(None)
     }
 
+    /// The order in a record's value, plain JSON or in the Schema Registry's wire format, or
+    /// why it is none (`Ok(Err)`: the record goes to the dead letters). A registry that does not
+    /// answer, or a wire-format record without a registry to ask, ends the run instead: the
+    /// record may well be a good order.
+    fn decode<'s>(
+        &mut self,
+        value: &[u8],
+        slot: &'s mut Option<Order>,
+        partition: i32,
+        offset: i64,
+    ) -> Result<Result<Decoded<'s>, String>, Error> {
+        let (id, payload) = match registry::unframe(value) {
+            Err(reason) => return Ok(Err(reason)),
+            Ok(Framed::Plain(v)) => {
+                if let Some(&b) = v.first().filter(|&&b| b < 0x20 && !b" \t\r\n".contains(&b)) {
+                    return Ok(Err(format!(
+                        "magic byte {b}: neither the Schema Registry wire format (magic byte \
+                         0) nor a JSON order"
+                    )));
+                }
+                return Ok(Order::parse_into_as_written(v, slot)
+                    .map(|(order, as_written)| (order, as_written.then_some(0)))
+                    .map_err(|r| r.to_string()));
+            }
+            Ok(Framed::Schema { id, payload }) => (id, payload),
+        };
+        self.decode_framed(id, payload, slot, partition, offset)
+    }
+
+    /// A record in the wire format, without the registry to read it in this build.
+    #[cfg(not(feature = "registry"))]
+    fn decode_framed<'s>(
+        &mut self,
+        id: u32,
+        _payload: &[u8],
+        _slot: &'s mut Option<Order>,
+        partition: i32,
+        offset: i64,
+    ) -> Result<Result<Decoded<'s>, String>, Error> {
+        Err(Error::Usage(format!(
+            "{}/{partition} offset {offset}: the record is in the Schema Registry wire format \
+             (schema id {id}): {}",
+            self.config.topic,
+            registry::NO_REGISTRY
+        )))
+    }
+
+    /// A record in the wire format: its writer schema comes from the registry, by id.
+    #[cfg(feature = "registry")]
+    fn decode_framed<'s>(
+        &mut self,
+        id: u32,
+        payload: &[u8],
+        slot: &'s mut Option<Order>,
+        partition: i32,
+        offset: i64,
+    ) -> Result<Result<Decoded<'s>, String>, Error> {
+        let Some(registry) = self.registry.as_mut() else {
+            return Err(Error::Usage(format!(
+                "{}/{partition} offset {offset}: the record is in the Schema Registry wire format \
+                 (schema id {id}): give --schema-registry URL (schema.registry.url) to read it",
+                self.config.topic
+            )));
+        };
+        Ok(match registry.writer(id, self.stop)? {
+            None => Err(format!(
+                "unknown schema id {id}: the schema registry has no schema with this id"
+            )),
+            Some(Writer::Json) => Order::parse_into_as_written(payload, slot)
+                .map(|(order, as_written)| (order, as_written.then_some(5)))
+                .map_err(|r| format!("schema id {id} (JSON Schema): {r}")),
+            Some(Writer::Avro(writer)) => {
+                match avro::decode_json(
+                    writer,
+                    avro::Schema::order(),
+                    payload,
+                    MAX_ORDER_BYTES,
+                    &mut self.decoded,
+                ) {
+                    Ok(()) => Order::parse_into(&self.decoded, slot)
+                        .map(|order| (order, None))
+                        .map_err(|r| format!("schema id {id} (Avro): {r}")),
+                    Err(e) => Err(format!("schema id {id}: {e}")),
+                }
+            }
+            Some(Writer::Unreadable(why)) => Err(why.clone()),
+        })
+    }
+
     /// Writes one order's lines into the reused line buffer, then to the output in one call
     /// (the output is buffered and flushed once per fetch).
     fn print(
@@ -159,6 +276,7 @@ impl Consumer<'_, '_> {
         offset: i64,
         key: Option<&[u8]>,
         order: &Order,
+        json: Option<&[u8]>,
     ) -> io::Result<()> {
         crate::stats::clear_before_output();
         self.line.clear();
@@ -168,6 +286,7 @@ impl Consumer<'_, '_> {
             offset,
             key,
             order,
+            json,
         };
         record.write(self.config.format, &mut self.line);
         self.out.write_all(&self.line)
@@ -216,9 +335,22 @@ mod tests {
                     offset,
                     key,
                     order: &order,
+                    json: None,
                 };
                 let mut json = Vec::new();
                 printed.write(Format::Json, &mut json);
+                // A value printed as it is gives the same lines.
+                let written = order.to_json();
+                let verbatim = Printed {
+                    json: Some(written.as_bytes()),
+                    ..printed
+                };
+                for format in [Format::Json, Format::Human] {
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    printed.write(format, &mut a);
+                    verbatim.write(format, &mut b);
+                    assert_eq!(a, b, "case {i}");
+                }
                 let (key, key_encoding) = crate::dead_letter::encode(key);
                 let reference = Reference {
                     topic,

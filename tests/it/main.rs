@@ -13,6 +13,7 @@ mod groups;
 mod hostile;
 mod producer;
 mod project;
+mod registry;
 mod schema;
 mod secured;
 mod spool;

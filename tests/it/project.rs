@@ -122,6 +122,65 @@ fn docker_compose_runs_the_pinned_version_in_kraft_mode() {
     }
 }
 
+/// The Schema Registry comes pinned in docker-compose.yml (the release scripts/registry-local
+/// builds for the tests), `make registry` starts one without Docker, and `make test` runs the
+/// integration tests with one.
+#[test]
+fn docker_compose_pins_the_schema_registry_and_make_test_runs_one() {
+    let text = util::read_file(&util::project_dir().join("docker-compose.yml"));
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("docker-compose.yml parses");
+    let registry = &doc["services"]["registry"];
+    let image = registry["image"]
+        .as_str()
+        .expect("a registry service with an image");
+    let local = util::read_file(&util::project_dir().join("scripts/registry-local"));
+    let version = local
+        .lines()
+        .find_map(|l| l.strip_prefix("version="))
+        .expect("scripts/registry-local pins a version");
+    assert_eq!(image, format!("apicurio/apicurio-registry-mem:{version}"));
+    let ports: Vec<&str> = registry["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(ports, ["8081:8080"]);
+    assert!(
+        registry["healthcheck"]["test"].as_sequence().is_some(),
+        "a healthcheck for `up --wait`"
+    );
+
+    let plan = |target: &str| {
+        let out = std::process::Command::new("make")
+            .args(["--dry-run", target])
+            .env_remove("KAFKA_VERSION")
+            .current_dir(util::project_dir())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let test = plan("test");
+    let pinned = util::pinned_version();
+    assert!(
+        test.lines()
+            .any(|l| l.contains(&format!("IT_KAFKA_VERSION={pinned}"))
+                && l.contains("scripts/with-registry cargo test")),
+        "make test runs the integration tests on Kafka {pinned} with a registry:\n{test}"
+    );
+    for package in ["confluent-kafka[avro,json,schemaregistry]", "fastavro"] {
+        assert!(
+            test.contains(package),
+            "make test installs {package}:\n{test}"
+        );
+    }
+    let bench = util::read_file(&util::project_dir().join("scripts/bench"));
+    assert!(
+        bench.contains("exec scripts/with-registry"),
+        "the bench starts a registry for its Avro case when none runs"
+    );
+}
+
 /// The README's commands for looking into Kafka, run as written against the broker under test.
 #[test]
 fn the_readme_inspection_commands_run() {

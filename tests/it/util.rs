@@ -299,9 +299,11 @@ pub fn order_ids(lines: &[serde_json::Value]) -> Vec<String> {
 /// A consumer running in the background, read line by line.
 pub struct Background {
     pub child: Child,
-    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    out: BufReader<std::process::ChildStdout>,
     stderr: std::thread::JoinHandle<String>,
     pub seen: Vec<String>,
+    /// What read_lines read past the last line end.
+    seen_tail: String,
 }
 
 impl Background {
@@ -312,7 +314,7 @@ impl Background {
             .stderr(Stdio::piped())
             .spawn()
             .expect("consumer starts");
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let out = BufReader::new(child.stdout.take().unwrap());
         let mut err = child.stderr.take().unwrap();
         let stderr = std::thread::spawn(move || {
             let mut s = String::new();
@@ -321,18 +323,27 @@ impl Background {
         });
         Background {
             child,
-            lines,
+            out,
             stderr,
             seen: Vec::new(),
+            seen_tail: String::new(),
         }
     }
 
     /// Reads until `n` lines have been seen in all; false if stdout ended first.
     pub fn read_lines(&mut self, n: usize) -> bool {
         while self.seen.len() < n {
-            match self.lines.next() {
-                Some(Ok(line)) => self.seen.push(line),
-                _ => return false,
+            let mut line = String::new();
+            match self.out.read_line(&mut line) {
+                Ok(_) if line.ends_with('\n') => {
+                    line.pop();
+                    self.seen.push(line);
+                }
+                // The end, or a last line without its end: finish() says which.
+                _ => {
+                    self.seen_tail = line;
+                    return false;
+                }
             }
         }
         true
@@ -347,15 +358,22 @@ impl Background {
         assert!(status.success());
     }
 
-    /// Reads the rest of stdout and waits; returns (exit code or -signal, stderr).
+    /// Reads the rest of stdout and waits; returns (exit code or -signal, stderr). A process
+    /// killed by a signal may have been cut in the middle of a write: its last line, when it
+    /// has no line end, is not a line it printed, and is left out.
     pub fn finish(mut self) -> (i32, String, Vec<String>) {
-        for line in self.lines.by_ref().map_while(Result::ok) {
-            self.seen.push(line);
-        }
+        let mut rest = std::mem::take(&mut self.seen_tail);
+        let _ = std::io::Read::read_to_string(&mut self.out, &mut rest);
         let status = self.child.wait().unwrap();
         let code = status.code().unwrap_or_else(|| {
             -std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
         });
+        let cut = code < 0 && !rest.is_empty() && !rest.ends_with('\n');
+        let mut lines: Vec<&str> = rest.lines().collect();
+        if cut {
+            lines.pop();
+        }
+        self.seen.extend(lines.into_iter().map(String::from));
         (code, self.stderr.join().unwrap(), self.seen)
     }
 }
@@ -749,4 +767,178 @@ fn raw_records_round_trip_through_kcat_byte_for_byte() {
         stored.iter().map(|s| s.offset).collect::<Vec<_>>(),
         (0..records.len() as i64).collect::<Vec<_>>()
     );
+}
+
+/// Runs a binary to completion with extra environment variables (after the `KAFKA_*` ones of the
+/// test process are cleared), as a user's environment would set them.
+pub fn run_with_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = binary(name);
+    cmd.args(args).envs(env.iter().copied());
+    Run::from(cmd.output().expect("binary runs"))
+}
+
+/// The python of the venv `make test` makes (target/schema-venv), named by `IT_PYTHON`.
+pub fn it_python() -> String {
+    std::env::var("IT_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "IT_PYTHON is not set: the registry tests' judge is Python's confluent-kafka from the \
+             venv that `make test` makes (target/schema-venv); run `make test`, or after it \
+             IT_PYTHON=$PWD/target/schema-venv/bin/python IT_REGISTRY=... cargo test --features tls --test it registry::"
+        )
+    })
+}
+
+/// The Confluent-compatible API of the Schema Registry under test, from `IT_REGISTRY` (e.g.
+/// `http://127.0.0.1:8081/apis/ccompat/v7`): `make test` starts a real Apicurio Registry with
+/// `scripts/with-registry`, at its default global compatibility (NONE; the tests set BACKWARD on
+/// their own subjects). Panics with instructions when it is unset or does not answer: a test
+/// that needs the registry fails without one, it is never skipped.
+pub fn registry() -> &'static str {
+    static REGISTRY: OnceLock<String> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let url = std::env::var("IT_REGISTRY").unwrap_or_else(|_| {
+            panic!(
+                "IT_REGISTRY is not set: the registry tests need a Schema Registry. Run them with \
+                 `make test` (it starts one), or start one with `scripts/registry-local start` \
+                 (or `make registry`) and set IT_REGISTRY=$(scripts/registry-local url)"
+            )
+        });
+        let url = url.trim_end_matches('/').to_string();
+        match http("GET", &format!("{url}/subjects"), None) {
+            Ok((200, _)) => {}
+            Ok((status, body)) => panic!(
+                "IT_REGISTRY={url}: GET {url}/subjects answered {status} ({body}); is it the \
+                 registry's Confluent-compatible API (Apicurio: .../apis/ccompat/v7)?"
+            ),
+            Err(e) => panic!(
+                "no Schema Registry answers at IT_REGISTRY={url} ({e}): start one with \
+                 `scripts/registry-local start` or run the tests with `make test`"
+            ),
+        }
+        url
+    })
+}
+
+/// One plain HTTP/1.1 request (`http://host:port/path` only), for the tests to look at the
+/// registry without the client under test; returns the status and the body.
+pub fn http(method: &str, url: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
+    use std::io::Read;
+    let rest = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("{url}: only http:// URLs"));
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)?
+        .next()
+        .expect("an address");
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n\
+         Content-Type: application/vnd.schemaregistry.v1+json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {answer:?}")))?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Runs the judge, `scripts/registry-judge` (Confluent's Python client: its SchemaRegistryClient,
+/// Avro and JSON Schema serializers), against the broker and registry under test; panics with
+/// its stderr when it fails. Returns its stdout.
+pub fn judge(args: &[&str]) -> String {
+    let r = judge_run(args);
+    assert_eq!(
+        r.code, 0,
+        "registry-judge {args:?} failed (`make test` installs confluent-kafka and fastavro into \
+         target/schema-venv):\n{}",
+        r.stderr
+    );
+    r.stdout
+}
+
+/// As [`judge`], for a run that may fail.
+pub fn judge_run(args: &[&str]) -> Run {
+    let python = it_python();
+    let out = Command::new(&python)
+        .arg(project_dir().join("scripts/registry-judge"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("IT_PYTHON={python}: {e}: run `make test` to make the venv"));
+    Run::from(out)
+}
+
+/// `http://host:port` of a local socket playing an HTTP server that answers every request with
+/// `answer` (a whole HTTP response) and closes: a hostile or misconfigured registry. The requests
+/// it received, as text, are in the returned list. It lives as long as the test process.
+pub fn canned_http(answer: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let requests = seen.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // The head, and a body as long as its Content-Length says, if it says.
+            loop {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break;
+                    }
+                }
+            }
+            requests
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&request).into_owned());
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (url, seen)
 }
