@@ -227,14 +227,14 @@ fn a_forwarder_killed_at_random_moments_forwards_each_order_exactly_once() {
         "-t",
         &topic,
         "--batch-size",
-        "50",
+        "20",
     ];
     let (mut kills, mut finished) = (0, 0);
     let started = Instant::now();
     while kills < 20 {
         let mut child = spawn("order-producer", &args);
         // From just after start-up (fencing, resuming) to well into the drain.
-        std::thread::sleep(Duration::from_millis(30 + rng.below(370)));
+        std::thread::sleep(Duration::from_millis(30 + rng.below(270)));
         if child.try_wait().unwrap().is_some() {
             finished += 1;
             // Drained before the kill: spool again? No: the spool is done; stop killing.
@@ -245,7 +245,7 @@ fn a_forwarder_killed_at_random_moments_forwards_each_order_exactly_once() {
         kills += 1;
         assert!(started.elapsed() < Duration::from_secs(150), "too slow");
     }
-    let r = drain(broker(), &dir, &topic, &["--batch-size", "50"]);
+    let r = drain(broker(), &dir, &topic, &["--batch-size", "20"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     eprintln!(
         "killed {kills} times, {finished} drains finished before their kill, last: {}",
