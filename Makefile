@@ -14,7 +14,7 @@ export KAFKA_VERSION
 # The older Kafka line `make test` runs the protocol-path tests against, on a second broker.
 KAFKA_COMPAT_VERSION ?= $(shell sed -n 's/^KAFKA_COMPAT_VERSION=//p' .env)
 COMPAT_PORT ?= 19392
-COMPAT_TESTS := producer:: consumer:: codecs:: groups:: group_edges:: faults::failover::
+COMPAT_TESTS := producer:: consumer:: codecs:: groups:: group_edges:: faults::failover:: spool::
 
 BROKERS ?= localhost:9092
 TOPIC ?= orders

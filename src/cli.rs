@@ -8,9 +8,10 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use crate::config::SpoolConfig;
 use crate::config::{Command, ConsumerConfig, Format, Input, ProducerConfig, Seeing};
 use crate::exit_codes::{FAILURE, INTERRUPTED, OK};
-use crate::{consumer, lag, producer, stats, Error};
+use crate::{consumer, forward, lag, producer, stats, Error};
 
 /// How `main` reads the environment: a function, as the config takes it.
 pub type Env = fn(&str) -> Option<String>;
@@ -55,6 +56,9 @@ pub fn main<C>(
 /// `order-producer`'s run: send, then the summary on stderr (for a single order only when it
 /// failed, `--quiet` hid it or a signal stopped it), and the exit code of what was delivered.
 pub fn produce(config: &ProducerConfig, stop: &AtomicBool) -> i32 {
+    if let Some(spool) = &config.spool {
+        return store_and_forward(config, spool, stop);
+    }
     // Input read and output written in large blocks: the producer flushes after each batch's
     // deliveries.
     let mut out = io::BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock());
@@ -87,6 +91,36 @@ pub fn produce(config: &ProducerConfig, stop: &AtomicBool) -> i32 {
         }
     }
     summary.exit_code(&result)
+}
+
+/// `order-producer --spool`'s run: spool and forward, then the summary on stderr. The uplink
+/// down past the retry policy ends a run that spooled with 0 (the orders are safe in the spool);
+/// `--drain` without an uplink, a damaged spool, a full one or a fenced id end it with 1.
+fn store_and_forward(config: &ProducerConfig, spool: &SpoolConfig, stop: &AtomicBool) -> i32 {
+    let mut out = io::BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock());
+    let (summary, result) = forward::run(
+        config,
+        spool,
+        &mut io::BufReader::with_capacity(producer::INPUT_BLOCK, io::stdin().lock()),
+        &mut out,
+        stop,
+    );
+    let _ = out.flush();
+    drop(out);
+    match &result {
+        Err(Error::Interrupted) => log::info!("stopped by a signal"),
+        Err(e) => eprintln!("error: {e}"),
+        Ok(()) => {}
+    }
+    match config.format {
+        Format::Human => eprintln!("{}", summary.line()),
+        Format::Json => eprintln!("{}", summary.json()),
+    }
+    match result {
+        Err(e) => e.exit_code(),
+        Ok(()) if summary.invalid > 0 => crate::exit_codes::USAGE,
+        Ok(()) => OK,
+    }
 }
 
 /// `order-consumer`'s run: the lag (`--lag`), or read until stopped, then the summary; a signal

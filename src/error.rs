@@ -40,6 +40,12 @@ pub enum Error {
         offset: u64,
         reason: String,
     },
+    /// Another producer took over this transactional id (a newer epoch): this one may send no
+    /// more. Two forwarders on one id, or a spool copied to a second host.
+    Fenced {
+        transactional_id: String,
+        cause: String,
+    },
     /// The Schema Registry at `url` did not answer (after every retry) or refused a request;
     /// `cause` says which, in the registry's words where it gave some.
     Registry { url: String, cause: String },
@@ -82,6 +88,16 @@ impl fmt::Display for Error {
                 "spool segment {} is damaged at byte offset {offset} ({reason}): forwarding stops \
                  there until the segment is moved aside with `--spool-quarantine`",
                 file.display()
+            ),
+            Error::Fenced {
+                transactional_id,
+                cause,
+            } => write!(
+                f,
+                "transactional id '{transactional_id}' is in use by another producer ({cause}): \
+                 stop the other forwarder of this spool, or give this one its own \
+                 --transactional-id (a transaction that outlived --transaction-timeout is \
+                 fenced the same way; a restart resumes)"
             ),
             Error::Registry { url, cause } => write!(f, "schema registry {url}: {cause}"),
             Error::Io { what, source } => write!(f, "{what}: {source}"),

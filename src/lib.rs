@@ -18,6 +18,7 @@ pub mod consumer;
 pub mod dead_letter;
 pub mod error;
 pub mod exit_codes;
+pub mod forward;
 pub mod lag;
 pub mod order;
 pub mod partition;

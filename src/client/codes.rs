@@ -24,7 +24,11 @@ pub const OUT_OF_ORDER_SEQUENCE: i16 = 45;
 pub const DUPLICATE_SEQUENCE: i16 = 46;
 pub const INVALID_PRODUCER_EPOCH: i16 = 47;
 pub const SASL_AUTHENTICATION_FAILED: i16 = 58;
+pub const CONCURRENT_TRANSACTIONS: i16 = 51;
+pub const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
+pub const OPERATION_NOT_ATTEMPTED: i16 = 55;
 pub const UNKNOWN_PRODUCER_ID: i16 = 59;
+pub const PRODUCER_FENCED: i16 = 90;
 pub const GROUP_ID_NOT_FOUND: i16 = 69;
 pub const MEMBER_ID_REQUIRED: i16 = 79;
 pub const FENCED_INSTANCE_ID: i16 = 82;
@@ -68,6 +72,13 @@ const TABLE: &[(i16, &str, bool, &str)] = &[
     (45, "OUT_OF_ORDER_SEQUENCE_NUMBER", false, "the broker saw an out-of-order sequence from this producer"),
     (46, "DUPLICATE_SEQUENCE_NUMBER", false, "the broker already has this batch"),
     (47, "INVALID_PRODUCER_EPOCH", false, "another producer with this id took over"),
+    (48, "INVALID_TXN_STATE", false, "the transaction is not in a state for this request"),
+    (49, "INVALID_PRODUCER_ID_MAPPING", false, "the transactional id has no such producer id (the transaction expired)"),
+    (50, "INVALID_TRANSACTION_TIMEOUT", false, "the broker does not accept this transaction timeout (at most its transaction.max.timeout.ms)"),
+    (51, "CONCURRENT_TRANSACTIONS", true, "the coordinator is still ending the last transaction of this id"),
+    (52, "TRANSACTION_COORDINATOR_FENCED", false, "a newer transaction coordinator took over"),
+    (53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", false, "not authorized to use the transactional id"),
+    (55, "OPERATION_NOT_ATTEMPTED", false, "not attempted, because another part of the request failed"),
     (56, "KAFKA_STORAGE_ERROR", true, "the broker's disk holding the partition failed"),
     (58, "SASL_AUTHENTICATION_FAILED", false, "the login was refused"),
     (59, "UNKNOWN_PRODUCER_ID", false, "the broker no longer knows this producer id"),
@@ -81,7 +92,10 @@ const TABLE: &[(i16, &str, bool, &str)] = &[
     (81, "GROUP_MAX_SIZE_REACHED", false, "the group has as many members as the broker's group.max.size allows"),
     (87, "INVALID_RECORD", false, "the broker refused a record as invalid"),
     (82, "FENCED_INSTANCE_ID", false, "another consumer runs with the same --instance-id"),
+    (88, "UNSTABLE_OFFSET_COMMIT", true, "a transaction that commits offsets of this group is still open"),
     (89, "THROTTLING_QUOTA_EXCEEDED", true, "a quota is exceeded"),
+    (90, "PRODUCER_FENCED", false, "a newer producer with this transactional id took over"),
+    (120, "TRANSACTION_ABORTABLE", false, "the transaction must be aborted"),
 ];
 
 fn entry(code: i16) -> Option<&'static (i16, &'static str, bool, &'static str)> {

@@ -8,7 +8,8 @@ use std::time::Duration;
 use super::conn::garbled;
 use super::membership::Member;
 use super::request::{
-    ApiKey, DescribeConfigsRequest, FindCoordinatorRequest, OffsetCommitRequest, OffsetFetchRequest,
+    ApiKey, DescribeConfigsRequest, FindCoordinatorRequest, OffsetCommitRequest,
+    OffsetFetchRequest, GROUP_KEY,
 };
 use super::wire::{Reader, Result as WireResult};
 use super::{codes, Client, Failure};
@@ -33,10 +34,24 @@ impl Client<'_> {
                 return Ok(*node);
             }
         }
+        let scope = format!("group '{group}'");
+        let node = self.find_coordinator_of(group, GROUP_KEY, &scope)?;
+        self.coordinator = Some((group.to_string(), node));
+        Ok(node)
+    }
+
+    /// Asks any broker for the coordinator of `key` (a group or a transactional id, by
+    /// `key_type`), and learns its address. `scope` names the key in messages.
+    pub(super) fn find_coordinator_of(
+        &mut self,
+        key: &str,
+        key_type: i8,
+        scope: &str,
+    ) -> Result<i32, Failure> {
         let stop = self.stop;
         let conn = self.any_conn()?;
         let version = conn.version(ApiKey::FindCoordinator, FIND_COORDINATOR)?;
-        let request = FindCoordinatorRequest { key: group };
+        let request = FindCoordinatorRequest { key, key_type };
         let addr = conn.addr.clone();
         let body = conn.call(
             ApiKey::FindCoordinator,
@@ -54,13 +69,11 @@ impl Client<'_> {
         })()
         .map_err(|e| garbled(&addr, ApiKey::FindCoordinator, e))?;
         if error != codes::NONE {
-            let scope = format!("group '{group}'");
-            return Err(codes::failure(error, &scope, "use", &scope, || {
-                format!("finding the coordinator of group '{group}'")
+            return Err(codes::failure(error, scope, "use", scope, || {
+                format!("finding the coordinator of {scope}")
             }));
         }
         self.learn_node(node, format!("{host}:{port}"));
-        self.coordinator = Some((group.to_string(), node));
         Ok(node)
     }
 

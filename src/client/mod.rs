@@ -27,6 +27,7 @@ mod sasl;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;
+mod txn;
 mod wire;
 
 /// Sockets within deadlines and TLS, for the one other peer the binaries speak to over TCP:
@@ -52,6 +53,7 @@ pub use pipeline::{Sending, MAX_IN_FLIGHT};
 pub use produce::{Acks, Delivery, Outgoing, ProduceSettings, Refusal, RefusalKind};
 pub use records::{compress, uncompressed_only, Compression, Compressor};
 pub use sasl::Mechanism;
+pub use txn::{Transactional, TxnSettings};
 
 use crate::error::Error;
 
@@ -213,6 +215,7 @@ pub fn decode_response(api: i16, version: i16, body: &[u8]) -> bool {
         15 => membership::parse_describe(body, version).is_ok(),
         17 => sasl::parse_handshake(body).is_ok(),
         32 => group::parse_describe_configs(body, version).is_ok(),
+        18 if version >= 3 => txn::parse_transaction_version(body).is_ok(),
         18 => conn::parse_api_versions(body).is_ok(),
         36 => sasl::parse_authenticate(body, version).is_ok(),
         69 => describe::parse_consumer_group_describe(body, version).is_ok(),

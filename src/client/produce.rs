@@ -200,6 +200,7 @@ impl Client<'_> {
             let conn = c.any_conn()?;
             let version = conn.version(ApiKey::InitProducerId, INIT_PRODUCER_ID)?;
             let request = InitProducerIdRequest {
+                transactional_id: None,
                 transaction_timeout_ms: i32::MAX,
             };
             let addr = conn.addr.clone();
@@ -574,6 +575,7 @@ pub(super) fn produce_request<'r>(
     settings: &ProduceSettings,
 ) -> ProduceRequest<'r> {
     ProduceRequest {
+        transactional_id: None,
         acks: settings.acks.code(),
         timeout_ms: settings.ack_timeout.as_millis().min(i32::MAX as u128) as i32,
         topic,

@@ -171,6 +171,17 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// The tagged fields that end a structure, each given to `each` as its tag and bytes.
+    pub fn tagged(&mut self, mut each: impl FnMut(u32, &'a [u8]) -> Result<()>) -> Result<()> {
+        let n = self.uvarint()?;
+        for _ in 0..n {
+            let tag = self.uvarint()?;
+            let size = self.uvarint()? as usize;
+            each(tag, self.take(size, "a tagged field")?)?;
+        }
+        Ok(())
+    }
+
     /// Skips the tagged fields that end a structure in flexible versions.
     pub fn tags(&mut self) -> Result<()> {
         if !self.flexible {

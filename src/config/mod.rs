@@ -24,6 +24,7 @@ mod kafka;
 mod rules;
 mod schemas;
 mod source;
+mod spool;
 mod table;
 
 use std::ffi::OsString;
@@ -35,6 +36,7 @@ use crate::Error;
 pub use help::options_help;
 pub use schemas::Serializer;
 use source::*;
+pub use spool::{SpoolConfig, SpoolMode, SYNC_INTERVAL};
 pub use table::*;
 
 /// Appended to the topic to name the dead-letter topic when none is given.
@@ -153,6 +155,8 @@ pub struct ProducerConfig {
     pub quiet: bool,
     pub strict: bool,
     pub seeing: Seeing,
+    /// `--spool DIR`: store and forward, exactly once.
+    pub spool: Option<SpoolConfig>,
 }
 
 /// How a run shows its figures while it runs.
@@ -265,6 +269,7 @@ pub fn producer(
         quiet: r.switch(&QUIET),
         strict: r.switch(&STRICT),
         seeing: r.seeing()?,
+        spool: r.spool()?,
     }))
 }
 

@@ -8,8 +8,10 @@ use crate::order;
 use super::{MAX_FETCH_BYTES, MAX_GROUP_CHARS, MAX_TOPIC_CHARS};
 
 mod schemas;
+mod spool;
 
 pub use schemas::*;
+pub use spool::*;
 
 /// One setting: everything the parser and the help text know about it. Built with [`flag`] and
 /// the methods below, one row per setting.
@@ -683,6 +685,20 @@ pub const PRODUCER: &[Section] = &[
             BATCH_BYTES,
             MAX_IN_FLIGHT,
             RATE,
+        ],
+    },
+    Section {
+        title: "Store and forward",
+        settings: &[
+            SPOOL,
+            SPOOL_SYNC,
+            SPOOL_MAX_BYTES,
+            TRANSACTIONAL_ID,
+            TRANSACTION_TIMEOUT,
+            DRAIN,
+            FOLLOW,
+            SPOOL_ONLY,
+            SPOOL_QUARANTINE,
         ],
     },
     Section {

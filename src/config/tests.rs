@@ -107,6 +107,7 @@ fn producer_defaults_send_one_demo_order_to_localhost() {
             quiet: false,
             strict: false,
             seeing: no_stats(),
+            spool: None,
         }
     );
 }
@@ -775,7 +776,13 @@ fn every_default_is_valid_and_the_help_shows_each_setting_once() {
             }
             // A default is checked like a flag value: given as one, it must pass.
             if let (Fallback::Value(v), Some(_)) = (s.default, s.value) {
-                let line = format!("--{} {v}", s.long);
+                // The store-and-forward settings go only with --spool.
+                let spool = match s.long.starts_with("spool-") || s.long.starts_with("transaction")
+                {
+                    true => "--spool /var/spool/orders ",
+                    false => "",
+                };
+                let line = format!("{spool}--{} {v}", s.long);
                 let parsed = match name {
                     "producer" => producer(args(&line), env(&[])).map(|_| ()),
                     _ => consumer(args(&line), env(&[])).map(|_| ()),
@@ -792,3 +799,4 @@ fn every_default_is_valid_and_the_help_shows_each_setting_once() {
 mod properties;
 mod schemas;
 mod security;
+mod spool;

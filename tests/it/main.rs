@@ -16,6 +16,7 @@ mod project;
 mod registry;
 mod schema;
 mod secured;
+mod spool;
 mod stats;
 mod usage;
 mod util;

@@ -21,22 +21,30 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct OwnBroker {
     args: Vec<(&'static str, String)>,
     command: &'static [&'static str],
+    /// Held by a 3-node cluster: its ports are fixed, so its tests take turns.
+    _turn: Option<std::sync::MutexGuard<'static, ()>>,
 }
+
+/// The turn of the one 3-node cluster.
+static CLUSTER_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl OwnBroker {
     pub fn start(env: &[(&'static str, &str)]) -> OwnBroker {
         let broker = OwnBroker {
             args: env.iter().map(|(k, v)| (*k, v.to_string())).collect(),
             command: &["start"],
+            _turn: None,
         };
         broker.run(&["start"]);
         broker
     }
 
     pub fn cluster() -> (OwnBroker, String) {
+        let turn = CLUSTER_TURN.lock().unwrap_or_else(|e| e.into_inner());
         let broker = OwnBroker {
             args: Vec::new(),
             command: &["cluster", "start"],
+            _turn: Some(turn),
         };
         let out = broker.run(&["cluster", "start"]);
         (broker, out.trim().to_string())
@@ -225,6 +233,17 @@ impl Run {
 pub fn spawn(name: &str, args: &[&str]) -> Child {
     binary(name)
         .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs")
+}
+
+/// Starts a binary in the background with stdin piped, stdout and stderr captured.
+pub fn spawn_with_stdin(name: &str, args: &[&str]) -> Child {
+    binary(name)
+        .args(args)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -69,6 +69,16 @@ pub fn is_idempotent(batch: &[u8]) -> bool {
     batch.len() >= HEADER_LEN && be_i64_at(batch, PRODUCER_ID_AT) >= 0
 }
 
+/// Marks a batch `encode_batch` wrote as part of a transaction, and seals it again.
+pub fn mark_transactional(batch: &mut [u8]) {
+    if batch.len() < HEADER_LEN {
+        return;
+    }
+    batch[ATTRIBUTES_AT + 1] |= TRANSACTIONAL as u8;
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES_AT..]);
+    batch[CRC_AT..ATTRIBUTES_AT].copy_from_slice(&crc.to_be_bytes());
+}
+
 /// Gives a batch `encode_batch` wrote new producer ids and sequence, and seals it again.
 pub fn restamp(batch: &mut [u8], ids: ProducerIds) {
     if batch.len() < HEADER_LEN {

@@ -18,7 +18,7 @@ use std::fmt;
 
 pub use codecs::{compress, uncompressed_only, Compressor};
 pub use decode::{end_offset, Batches, ControlType, Record};
-pub use encode::{encode_batch, is_idempotent, restamp};
+pub use encode::{encode_batch, is_idempotent, mark_transactional, restamp};
 
 /// A batch's header, from its base offset to its record count, is 61 bytes.
 const HEADER_LEN: usize = 61;

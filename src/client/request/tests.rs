@@ -11,7 +11,7 @@ use kafka_protocol::messages as kp;
 use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
 
 use super::*;
-use crate::client::{cluster, describe, fetch, group, heartbeat, membership, produce};
+use crate::client::{cluster, describe, fetch, group, heartbeat, membership, produce, txn};
 
 const CLIENT_ID: &str = "order-consumer-7";
 const CORRELATION: i32 = 0x0102_0304;
@@ -66,7 +66,7 @@ fn check<T: Encodable + HeaderVersion, O: Request>(
     }
 }
 
-const ALL: [ApiKey; 18] = [
+const ALL: [ApiKey; 22] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -83,6 +83,10 @@ const ALL: [ApiKey; 18] = [
     ApiKey::SaslHandshake,
     ApiKey::ApiVersions,
     ApiKey::InitProducerId,
+    ApiKey::AddPartitionsToTxn,
+    ApiKey::AddOffsetsToTxn,
+    ApiKey::EndTxn,
+    ApiKey::TxnOffsetCommit,
     ApiKey::SaslAuthenticate,
     ApiKey::ConsumerGroupDescribe,
 ];
@@ -109,8 +113,14 @@ fn api_keys_name_number_and_header_versions_match_kafka_protocol() {
 
 #[test]
 fn connection_requests() {
-    check(ApiKey::ApiVersions, 0..=0, |_, _| {
-        (kp::ApiVersionsRequest::default(), ApiVersionsRequest)
+    check(ApiKey::ApiVersions, 0..=txn::API_VERSIONS, |version, _| {
+        let theirs = match version >= 3 {
+            true => kp::ApiVersionsRequest::default()
+                .with_client_software_name(s(SOFTWARE_NAME))
+                .with_client_software_version(s(env!("CARGO_PKG_VERSION"))),
+            false => kp::ApiVersionsRequest::default(),
+        };
+        (theirs, ApiVersionsRequest)
     });
     check(ApiKey::SaslHandshake, 1..=1, |_, _| {
         (
@@ -243,11 +253,18 @@ fn group_offsets() {
     check(
         ApiKey::FindCoordinator,
         group::FIND_COORDINATOR,
-        |_, long| {
+        |version, long| {
             let key = &keys[usize::from(long)];
+            // A transactional id's coordinator from v1, which brings the key type.
+            let key_type = match long && version >= 1 {
+                true => TRANSACTION_KEY,
+                false => GROUP_KEY,
+            };
             (
-                kp::FindCoordinatorRequest::default().with_key(s(key)),
-                FindCoordinatorRequest { key },
+                kp::FindCoordinatorRequest::default()
+                    .with_key(s(key))
+                    .with_key_type(key_type),
+                FindCoordinatorRequest { key, key_type },
             )
         },
     );
@@ -477,9 +494,10 @@ fn produce_and_init_producer_id() {
     ];
     check(ApiKey::Produce, produce::PRODUCE, |_, all| {
         let acks = if all { -1 } else { 1 };
+        let transactional_id = all.then_some("order-spool-1");
         (
             kp::ProduceRequest::default()
-                .with_transactional_id(None)
+                .with_transactional_id(transactional_id.map(|id| kp::TransactionalId(s(id))))
                 .with_acks(acks)
                 .with_timeout_ms(30_000)
                 .with_topic_data(vec![kp::produce_request::TopicProduceData::default()
@@ -495,6 +513,7 @@ fn produce_and_init_producer_id() {
                             .collect(),
                     )]),
             ProduceRequest {
+                transactional_id,
                 acks,
                 timeout_ms: 30_000,
                 topic: "orders",
@@ -508,13 +527,115 @@ fn produce_and_init_producer_id() {
             },
         )
     });
-    check(ApiKey::InitProducerId, produce::INIT_PRODUCER_ID, |_, _| {
+    check(
+        ApiKey::InitProducerId,
+        produce::INIT_PRODUCER_ID,
+        |_, set| {
+            let (transactional_id, timeout) = match set {
+                true => (Some("order-spool-1"), 60_000),
+                false => (None, i32::MAX),
+            };
+            (
+                kp::InitProducerIdRequest::default()
+                    .with_transactional_id(transactional_id.map(|id| kp::TransactionalId(s(id))))
+                    .with_transaction_timeout_ms(timeout),
+                InitProducerIdRequest {
+                    transactional_id,
+                    transaction_timeout_ms: timeout,
+                },
+            )
+        },
+    );
+}
+
+#[test]
+fn transactions() {
+    const ID: &str = "order-spool-0f3c";
+    let producer = TxnProducer {
+        transactional_id: ID,
+        producer_id: 4711,
+        producer_epoch: 3,
+    };
+    let id = || kp::TransactionalId(s(ID));
+    let partitions = [2, 0];
+    check(ApiKey::AddPartitionsToTxn, txn::ADD_PARTITIONS, |_, _| {
         (
-            kp::InitProducerIdRequest::default()
-                .with_transactional_id(None)
-                .with_transaction_timeout_ms(i32::MAX),
-            InitProducerIdRequest {
-                transaction_timeout_ms: i32::MAX,
+            kp::AddPartitionsToTxnRequest::default()
+                .with_v3_and_below_transactional_id(id())
+                .with_v3_and_below_producer_id(kp::ProducerId(4711))
+                .with_v3_and_below_producer_epoch(3)
+                .with_v3_and_below_topics(vec![
+                    kp::add_partitions_to_txn_request::AddPartitionsToTxnTopic::default()
+                        .with_name(topic("orders"))
+                        .with_partitions(partitions.to_vec()),
+                ]),
+            AddPartitionsToTxnRequest {
+                producer,
+                topic: "orders",
+                partitions: &partitions,
+            },
+        )
+    });
+    check(ApiKey::AddOffsetsToTxn, txn::ADD_OFFSETS, |_, _| {
+        (
+            kp::AddOffsetsToTxnRequest::default()
+                .with_transactional_id(id())
+                .with_producer_id(kp::ProducerId(4711))
+                .with_producer_epoch(3)
+                .with_group_id(kp::GroupId(s("order-spool-0f3c"))),
+            AddOffsetsToTxnRequest {
+                producer,
+                group_id: "order-spool-0f3c",
+            },
+        )
+    });
+    let offsets = [(0, 20_000), (3, 0)];
+    let metadatas = [String::new(), "m".repeat(200)];
+    check(
+        ApiKey::TxnOffsetCommit,
+        txn::TXN_OFFSET_COMMIT,
+        |_, long| {
+            let metadata = metadatas[usize::from(long)].as_str();
+            use kp::txn_offset_commit_request as tc;
+            (
+                kp::TxnOffsetCommitRequest::default()
+                    .with_transactional_id(id())
+                    .with_group_id(kp::GroupId(s("spool-group")))
+                    .with_producer_id(kp::ProducerId(4711))
+                    .with_producer_epoch(3)
+                    .with_topics(vec![tc::TxnOffsetCommitRequestTopic::default()
+                        .with_name(topic("orders"))
+                        .with_partitions(
+                            offsets
+                                .iter()
+                                .map(|&(p, o)| {
+                                    tc::TxnOffsetCommitRequestPartition::default()
+                                        .with_partition_index(p)
+                                        .with_committed_offset(o)
+                                        .with_committed_metadata(Some(s(metadata)))
+                                })
+                                .collect(),
+                        )]),
+                TxnOffsetCommitRequest {
+                    producer,
+                    group_id: "spool-group",
+                    topic: "orders",
+                    offsets: &offsets,
+                    metadata,
+                },
+            )
+        },
+    );
+    check(ApiKey::EndTxn, txn::END_TXN, |_, committed| {
+        (
+            kp::EndTxnRequest::default()
+                .with_transactional_id(id())
+                .with_producer_id(kp::ProducerId(4711))
+                .with_producer_epoch(3)
+                .with_committed(committed),
+            EndTxnRequest {
+                producer,
+                committed,
             },
         )
     });
@@ -531,7 +652,10 @@ fn a_string_too_long_for_its_field_is_an_error() {
             version,
             1,
             "client",
-            &FindCoordinatorRequest { key: &key },
+            &FindCoordinatorRequest {
+                key: &key,
+                key_type: GROUP_KEY,
+            },
         )
         .unwrap_err();
         assert_eq!(
@@ -556,7 +680,10 @@ fn a_string_too_long_for_its_field_is_an_error() {
         3,
         1,
         "client",
-        &FindCoordinatorRequest { key: &longest },
+        &FindCoordinatorRequest {
+            key: &longest,
+            key_type: TRANSACTION_KEY,
+        },
     )
     .unwrap();
 }
