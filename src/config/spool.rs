@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::source::{usage, Resolver};
+use super::source::{usage, Resolver, Source};
 use super::table::*;
 use crate::spool::Fsync;
 use crate::Error;
@@ -113,6 +113,24 @@ impl Resolver<'_> {
                     "does not go with --spool (its transactions wait for all replicas, \
                      idempotently)",
                 ));
+            }
+        }
+        // What a spooling run does not do: said, not ignored.
+        let not_with_spool: [(&Setting, &str); 4] = [
+            (&RATE, "the spool takes orders as they come"),
+            (&STATS, "a spooling run prints its counts at the end only"),
+            (
+                &SCHEMA_REGISTRY,
+                "spooled orders are forwarded as plain JSON",
+            ),
+            (&SERIALIZER, "spooled orders are forwarded as plain JSON"),
+        ];
+        for (setting, why) in not_with_spool {
+            let given = self.get(setting)?;
+            let plain =
+                |g: &super::source::Given| setting.long == SERIALIZER.long && g.text == "json";
+            if let Some(given) = given.filter(|g| g.source != Source::Default && !plain(g)) {
+                return Err(usage(&given, &format!("does not go with --spool ({why})")));
             }
         }
         let fsync = match self.choice(&SPOOL_SYNC)? {

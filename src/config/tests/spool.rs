@@ -74,6 +74,18 @@ fn spool_settings_refused_where_they_do_not_apply() {
         ),
         ("--spool d --acks all -n 1", &[], "ok"),
         (
+            "--spool d --stdin --rate 10",
+            &[],
+            "--rate 10: does not go with --spool (the spool takes orders as they come)",
+        ),
+        (
+            "--spool d --stdin",
+            &[("KAFKA_STATS_INTERVAL", "5")],
+            "KAFKA_STATS_INTERVAL=5: does not go with --spool (a spooling run prints its counts \
+             at the end only)",
+        ),
+        ("--spool d --stdin --serializer json", &[], "ok"),
+        (
             "--spool d --spool-sync sometimes",
             &[],
             "--spool-sync sometimes: must be batch or interval",
@@ -84,4 +96,15 @@ fn spool_settings_refused_where_they_do_not_apply() {
             "--spool-max-bytes 100: must be from 4096 to 1099511627776",
         ),
     ]);
+}
+
+#[cfg(feature = "registry")]
+#[test]
+fn the_registry_formats_do_not_go_with_the_spool() {
+    check_producer(&[(
+        "--spool d --stdin --serializer avro --schema-registry http://r:8081",
+        &[],
+        "--schema-registry http://r:8081: does not go with --spool (spooled orders are \
+         forwarded as plain JSON)",
+    )]);
 }
