@@ -138,6 +138,7 @@ bench: ## Benchmarks against kcat and confluent-kafka into docs/benchmarks.md (B
 	@$(call need,test -x /usr/bin/time,time)
 	@$(call need,python3 -m ensurepip --version,python3-venv)
 	@$(call need,command -v curl,curl)
+	@$(call need,command -v strace,strace)
 	BENCH_N=$(BENCH_N) scripts/with-broker scripts/bench
 
 logs: ## Follow the broker's log

@@ -24,6 +24,10 @@ scripts/bench starts when none answers), then each tool reading its own records 
 `--schema-registry`, default output; confluent-kafka's AvroDeserializer), side by side with
 orders/s and CPU per order, ours against the Python client.
 
+Store and forward (a case added for issue 24, "Store and forward, exactly once"): ours alone, N
+orders spooled with `--spool-only` and then forwarded by `--drain` in transactions, with wall
+time, orders/s, CPU per order, and fsyncs (counted by one more run under strace) per second.
+
 With BENCH_STABLE_DIR, a second build of ours (the same code built by stable Rust without the
 nightly size options) runs beside the shipped one in every N case, so the two compare in one run.
 
@@ -36,6 +40,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -464,10 +469,11 @@ def run_cases(path, one, ids, work):
     avro_warm = topics("warmup-avro", AVRO_TOOLS)
     avro_runs = [topics(f"{run}-avro", AVRO_TOOLS) for run in range(RUNS)]
     big = [topics(f"big-{run}", CASES["big-produce"][1]) for run in range(BIG_RUNS if BIG_N else 0)]
+    spool = [f"bench-{stamp}-spool-{run}" for run in range(RUNS + 1)]
     # All made at once and dropped at the end: no run follows a topic's creation or deletion.
     every = [*warm.values(), *(t for r in runs for m in r for t in m.values()), *single.values(),
              *avro_warm.values(), *(t for m in avro_runs for t in m.values()),
-             *(t for m in big for t in m.values())]
+             *(t for m in big for t in m.values()), *spool]
     create_topics(every)
 
     # One untimed round first: a freshly started broker's JVM is still compiling its hot paths.
@@ -499,6 +505,7 @@ def run_cases(path, one, ids, work):
             if ids_in(out):
                 results.setdefault(("first-order", tool), []).append(measured)
     run_big(work, big, results)
+    run_spool(work, path, ids, spool, results)
     delete_topics(every)
     return {key: tuple(statistics.median(r[i] for r in kept) for i in range(3))
             for key, kept in results.items() if kept}
@@ -520,6 +527,67 @@ def run_big(work, topics, results):
             measure("big-consume", tool, run, BIG_RUNS, topic[tool], path, ids, out, results)
     for p in (path, path + ".keyed", out):
         os.remove(p)
+
+
+# Store and forward (a case added for issue 24): ours alone, no other tool has a spool.
+SPOOL_STEPS = {
+    "spool-in": "spooling (`--spool DIR --spool-only --stdin`)",
+    "spool-drain": "forwarding (`--spool DIR --drain`, transactions)",
+}
+# fsync and fdatasync calls per step, counted once under strace (not a timed run).
+FSYNCS = {}
+
+
+def run_spool(work, path, ids, topics, results):
+    """N orders spooled (each durable before it is acknowledged), then forwarded exactly once in
+    transactions by --drain; run k uses topics[k], and topics[-1] is the untimed strace run
+    that counts the fsyncs."""
+    for run, topic in enumerate(topics):
+        spool = os.path.join(work, f"spool-{run}")
+        base = [PRODUCER, "-b", BROKER, "-t", topic, "--spool", spool, "--quiet"]
+        counting = run == len(topics) - 1
+        if counting:
+            progress("spool: counting fsyncs under strace (untimed)")
+            for step, args, stdin in (("spool-in", ["--spool-only", "--stdin"], path), ("spool-drain", ["--drain"], None)):
+                trace = os.path.join(work, f"strace-{step}")
+                timed(["strace", "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", trace, *base, *args], stdin)
+                with open(trace) as f:
+                    FSYNCS[step] = sum(int(line.split()[3]) for line in f
+                                       if re.search(r"\b(fsync|fdatasync)\s*$", line))
+        else:
+            progress(f"spool, {N:,} orders: run {run + 1} of {len(topics) - 1}")
+            spooled = timed([*base, "--spool-only", "--stdin"], path)
+            drained = timed([*base, "--drain"])
+        keys = stored_keys(topic)
+        if len(keys) != N or set(keys) != ids:
+            progress(f"spool run {run + 1}: the topic holds {len(keys)} records, not exactly the {N} orders; not counted")
+        elif not counting:
+            results.setdefault(("spool-in", "order-kafka"), []).append(spooled)
+            results.setdefault(("spool-drain", "order-kafka"), []).append(drained)
+        shutil.rmtree(spool, ignore_errors=True)
+
+
+def spool_lines(med):
+    """The store-and-forward table: each step's wall time, orders/s, CPU per order, fsyncs."""
+    lines = ["## Store and forward through the spool (added for issue 24)", "",
+             f"Ours alone (no other tool has a spool): {N:,} orders spooled with `--spool-only` "
+             "(`--spool-sync batch`, the default: each block of input durable before its orders are "
+             "acknowledged), then forwarded by `--drain` in transactions that commit the spool position "
+             f"with the records, exactly once; {times(RUNS)} on fresh spools and topics, median kept, every "
+             "run checked to leave exactly the orders on the topic (read_committed). fsyncs: fsync and "
+             "fdatasync calls of one more run under `strace -c`, per second of the median wall time.", "",
+             "| step | wall | orders/s | CPU per order | fsyncs | fsyncs/s | peak RSS |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for step, name in SPOOL_STEPS.items():
+        if (step, "order-kafka") not in med:
+            lines.append(f"| {name} | not counted | | | | | |")
+            continue
+        wall, cpu, rss = med[(step, "order-kafka")]
+        fsyncs = FSYNCS.get(step)
+        lines.append(f"| {name} | {wall:.2f} s | {N / wall:,.0f} | {cpu * 1e6 / N:.2f} µs | "
+                     f"{fsyncs if fsyncs is not None else 'n/a'} | "
+                     f"{f'{fsyncs / wall:,.0f}' if fsyncs is not None else 'n/a'} | {rss / 1024:.1f} MiB |")
+    return [*lines, ""]
 
 
 def has_alloc_feature():
@@ -990,6 +1058,7 @@ def write_report(med, sizes, avg, allocs, cpu_prof, size_prof, target_lines, mis
         "",
         *avro_table("avro-produce"),
         *avro_table("avro-consume"),
+        *spool_lines(med),
         *big,
         "## Heap allocations per order in the steady state",
         "",
