@@ -77,6 +77,14 @@ impl Printed<'_> {
     }
 }
 
+/// A wire-format record this run cannot read, which ends it: the record may well be an order.
+fn unreadable(topic: &str, partition: i32, offset: i64, id: u32, what: &str) -> Error {
+    Error::Usage(format!(
+        "{topic}/{partition} offset {offset}: the record is in the Schema Registry wire format \
+         (schema id {id}): {what}"
+    ))
+}
+
 impl Printed<'_> {
     fn order_json(&self, line: &mut Vec<u8>) {
         match self.json {
@@ -217,12 +225,13 @@ impl Consumer<'_, '_> {
         partition: i32,
         offset: i64,
     ) -> Result<Result<Decoded<'s>, String>, Error> {
-        Err(Error::Usage(format!(
-            "{}/{partition} offset {offset}: the record is in the Schema Registry wire format \
-             (schema id {id}): {}",
-            self.config.topic,
-            registry::NO_REGISTRY
-        )))
+        Err(unreadable(
+            &self.config.topic,
+            partition,
+            offset,
+            id,
+            registry::NO_REGISTRY,
+        ))
     }
 
     /// A record in the wire format: its writer schema comes from the registry, by id.
@@ -236,11 +245,13 @@ impl Consumer<'_, '_> {
         offset: i64,
     ) -> Result<Result<Decoded<'s>, String>, Error> {
         let Some(registry) = self.registry.as_mut() else {
-            return Err(Error::Usage(format!(
-                "{}/{partition} offset {offset}: the record is in the Schema Registry wire format \
-                 (schema id {id}): give --schema-registry URL (schema.registry.url) to read it",
-                self.config.topic
-            )));
+            return Err(unreadable(
+                &self.config.topic,
+                partition,
+                offset,
+                id,
+                "give --schema-registry URL (schema.registry.url) to read it",
+            ));
         };
         Ok(match registry.writer(id, self.stop)? {
             None => Err(format!(
