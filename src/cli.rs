@@ -64,7 +64,7 @@ pub fn produce(config: &ProducerConfig, stop: &AtomicBool) -> i32 {
     let mut out = io::BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock());
     let (summary, result) = producer::run(
         config,
-        &mut io::BufReader::with_capacity(producer::INPUT_BLOCK, io::stdin().lock()),
+        &mut io::BufReader::with_capacity(crate::input::INPUT_BLOCK, io::stdin().lock()),
         &mut out,
         stop,
     );
@@ -101,7 +101,7 @@ fn store_and_forward(config: &ProducerConfig, spool: &SpoolConfig, stop: &Atomic
     let (summary, result) = forward::run(
         config,
         spool,
-        &mut io::BufReader::with_capacity(producer::INPUT_BLOCK, io::stdin().lock()),
+        &mut io::BufReader::with_capacity(crate::input::INPUT_BLOCK, io::stdin().lock()),
         &mut out,
         stop,
     );

@@ -32,9 +32,10 @@ use uuid::Uuid;
 use crate::client::{compress, Client, Outgoing, Transactional, TxnSettings};
 use crate::config::{Format, Input, ProducerConfig, SpoolConfig, SpoolMode};
 use crate::error::{output_closed, secs, Error};
+use crate::input;
 use crate::order::Order;
 use crate::partition;
-use crate::producer::{random_order, INPUT_BLOCK};
+use crate::producer::random_order;
 use crate::spool::{
     quarantine, Appended, Fsync, Options, Position, Spool, DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES,
 };
@@ -402,6 +403,27 @@ fn send(
 }
 
 /// The main thread's side: input -> spool -> "spooled" lines.
+/// The spooler's side of [`input::read_lines`], with the stop flag its calls take.
+struct StdinLines<'s, 'a> {
+    spooler: &'s mut Spooler<'a>,
+    stop: &'s AtomicBool,
+}
+
+impl input::Lines for StdinLines<'_, '_> {
+    fn line(&mut self, line: &[u8], number: u64) -> Result<(), Error> {
+        self.spooler.line(line, number, self.stop)
+    }
+
+    fn paused(&mut self) -> Result<(), Error> {
+        self.spooler.flush(self.stop)?;
+        self.spooler.sync_and_ack()
+    }
+
+    fn failed(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
 struct Spooler<'a> {
     config: &'a ProducerConfig,
     spool: &'a SpoolConfig,
@@ -457,49 +479,17 @@ impl<'a> Spooler<'a> {
     /// Reads stdin a block at a time; a short block (the writer paused) is spooled and
     /// acknowledged before the next read waits.
     fn lines(&mut self, stdin: &mut dyn BufRead, stop: &AtomicBool) -> Result<(), Error> {
-        let mut carry = Vec::new();
-        let mut number = 0u64;
-        loop {
-            let block = match stdin.fill_buf() {
-                Ok(block) => block,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(Error::Io {
-                        what: format!("reading standard input after line {number}"),
-                        source: e,
-                    })
-                }
-            };
-            if block.is_empty() {
-                if !carry.is_empty() {
-                    number += 1;
-                    let line = std::mem::take(&mut carry);
-                    self.line(&line, number, stop)?;
-                }
-                return Ok(());
-            }
-            let read = block.len();
-            carry.extend_from_slice(block);
-            stdin.consume(read);
-            let mut rest = &carry[..];
-            let mut lines = Vec::new();
-            while let Some(end) = rest.iter().position(|&b| b == b'\n') {
-                lines.push(rest[..end].to_vec());
-                rest = &rest[end + 1..];
-            }
-            carry = rest.to_vec();
-            for line in lines {
-                number += 1;
-                self.line(&line, number, stop)?;
-            }
-            if read < INPUT_BLOCK {
-                self.flush(stop)?;
-                self.sync_and_ack()?;
-            }
-        }
+        input::read_lines(
+            stdin,
+            &mut StdinLines {
+                spooler: self,
+                stop,
+            },
+        )
     }
 
     fn line(&mut self, line: &[u8], number: u64, stop: &AtomicBool) -> Result<(), Error> {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());

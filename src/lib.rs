@@ -19,6 +19,7 @@ pub mod dead_letter;
 pub mod error;
 pub mod exit_codes;
 pub mod forward;
+pub mod input;
 pub mod lag;
 pub mod order;
 pub mod partition;

@@ -18,14 +18,11 @@ use crate::client::{compress, Client, Delivery, Outgoing, ProduceSettings, Refus
 use crate::config::{Format, Input, ProducerConfig, Serializer};
 use crate::error::{output_closed, secs, Error};
 use crate::exit_codes as exit;
+use crate::input;
 use crate::order::Order;
 use crate::partition;
 use crate::registry::{self, Kind, Registry};
 use crate::stats::{counter, gauge, Figures, Latencies, Progress, Reporter};
-
-/// Bytes of stdin read at a time: the size of a pipe's buffer, so that a full block means the
-/// writer has more.
-pub const INPUT_BLOCK: usize = 64 << 10;
 
 /// Waits for `--rate` up to this long leave the batches sent unacknowledged.
 const SHORT_WAIT: Duration = Duration::from_millis(5);
@@ -247,56 +244,9 @@ impl Producer<'_, '_> {
                     }
                 }
             }
-            Input::Stdin => self.send_lines(stdin)?,
+            Input::Stdin => input::read_lines(stdin, self)?,
         }
         self.flush()
-    }
-
-    /// Reads stdin a block at a time (up to [`INPUT_BLOCK`] bytes). A block shorter than that
-    /// means the writer paused (a pipe ran dry, a line typed at a terminal): what was read is
-    /// sent and acknowledged before the next read waits, so no order waits for the next one.
-    fn send_lines(&mut self, stdin: &mut dyn BufRead) -> Result<(), Error> {
-        let mut carry = Vec::new();
-        let mut number = 0u64;
-        loop {
-            let block = match stdin.fill_buf() {
-                Ok(block) => block,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.flush()?;
-                    return Err(Error::Io {
-                        what: format!("reading standard input after line {number}"),
-                        source: e,
-                    });
-                }
-            };
-            if block.is_empty() {
-                if !carry.is_empty() {
-                    number += 1;
-                    self.take_line(&carry, number)?;
-                }
-                return Ok(());
-            }
-            let read = block.len();
-            let mut rest = block;
-            while let Some(end) = rest.iter().position(|&b| b == b'\n') {
-                let (line, tail) = rest.split_at(end + 1);
-                rest = tail;
-                number += 1;
-                if carry.is_empty() {
-                    self.take_line(line, number)?;
-                } else {
-                    carry.extend_from_slice(line);
-                    self.take_line(&carry, number)?;
-                    carry.clear();
-                }
-            }
-            carry.extend_from_slice(rest);
-            stdin.consume(read);
-            if read < INPUT_BLOCK {
-                self.flush()?;
-            }
-        }
     }
 
     /// One line of input: queued when it is an order, counted and reported when not.
@@ -584,6 +534,22 @@ impl Producer<'_, '_> {
             .and_then(|()| self.out.flush())
             // A closed pipe (`| head`) only ends the output, not the sending.
             .or_else(|e| output_closed(e).map(|()| self.output_closed = true))
+    }
+}
+
+/// Stdin a block at a time: a short block (the writer paused) is sent and acknowledged before
+/// the next read waits, so no order waits for the next one.
+impl input::Lines for Producer<'_, '_> {
+    fn line(&mut self, line: &[u8], number: u64) -> Result<(), Error> {
+        self.take_line(line, number)
+    }
+
+    fn paused(&mut self) -> Result<(), Error> {
+        self.flush()
+    }
+
+    fn failed(&mut self) -> Result<(), Error> {
+        self.flush()
     }
 }
 
